@@ -1,0 +1,105 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/tenure-pg/tenure/podagent"
+	"github.com/tenure-pg/tenure/podagent/ha"
+)
+
+type options struct {
+	cfg        podagent.Config
+	kubeconfig string
+	logLevel   string
+	logJSON    bool
+}
+
+// env returns the environment variable's value or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// parseFlags reads flags, with the downward API's environment variables
+// (POD_NAME, POD_NAMESPACE, POD_IP, POD_UID) and TENURE_* as defaults.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("tenure-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	cluster := fs.String("cluster", env("TENURE_CLUSTER", ""), "cluster name (TENURE_CLUSTER)")
+	member := fs.String("name", env("POD_NAME", ""), "member name, the pod name (POD_NAME)")
+	c := podagent.Default(*cluster, *member)
+	fs.StringVar(&c.Namespace, "namespace", env("POD_NAMESPACE", c.Namespace), "namespace (POD_NAMESPACE)")
+	fs.StringVar(&c.PodUID, "pod-uid", env("POD_UID", ""), "pod UID (POD_UID); set when running in a pod: enables role labels")
+	fs.StringVar(&c.ConnectHost, "pod-ip", env("POD_IP", ""), "address peers reach this member at (POD_IP)")
+	fs.StringVar(&c.DataDir, "data-dir", env("PGDATA", ""), "postgres data directory (PGDATA)")
+	fs.StringVar(&c.BinDir, "bin-dir", env("TENURE_PG_BIN", c.BinDir), "postgres binaries")
+	fs.StringVar(&c.SocketDir, "socket-dir", env("TENURE_SOCKET_DIR", "/var/run/postgresql"), "postgres unix socket directory")
+	fs.StringVar(&c.ListenAddress, "listen", c.ListenAddress, "postgres listen_addresses")
+	fs.IntVar(&c.Port, "port", c.Port, "postgres port")
+	fs.StringVar(&c.APIListen, "api-listen", c.APIListen, "REST API listen address")
+	apiURL := fs.String("api-url", env("TENURE_API_URL", ""), "how peers reach this REST API (default http://POD_IP:8008)")
+	tokenFile := fs.String("api-token-file", env("TENURE_API_TOKEN_FILE", ""), "file with the bearer token for unsafe REST methods")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig (in-cluster config when empty)")
+	fs.DurationVar(&c.TTL, "ttl", c.TTL, "leader lock TTL")
+	fs.DurationVar(&c.RenewDeadline, "renew-deadline", c.RenewDeadline, "leader renew deadline (< ttl)")
+	fs.DurationVar(&c.RetryPeriod, "retry-period", c.RetryPeriod, "leader renewal period")
+	fs.DurationVar(&c.LoopWait, "loop-wait", c.LoopWait, "longest sleep of the HA loop without an event")
+	fs.Uint64Var(&c.MaximumLagOnFailover, "maximum-lag-on-failover", c.MaximumLagOnFailover, "bytes a candidate may lag the best live member")
+	syncMode := fs.String("sync-mode", string(c.SyncMode), "synchronous mode: off, on, strict")
+	fs.IntVar(&c.SyncNodeCount, "sync-node-count", c.SyncNodeCount, "synchronous standbys")
+	fs.BoolVar(&c.FailsafeMode, "failsafe", c.FailsafeMode, "keep a primary confirmed by a majority of members over REST during an API outage")
+	fs.BoolVar(&c.RecloneOnRewindFailure, "reclone-on-rewind-failure", false, "wipe and re-clone a former primary that cannot be rewound")
+	fs.BoolVar(&c.Tags.NoFailover, "nofailover", false, "never promote this member")
+	fs.BoolVar(&c.Tags.NoSync, "nosync", false, "never make this member a synchronous standby")
+	fs.IntVar(&c.Tags.FailoverPriority, "failover-priority", 0, "tie-break preference among equally caught-up candidates")
+	fs.BoolVar(&c.TrustLoopback, "trust-loopback", false, "trust 127.0.0.0/8 in pg_hba (local runs, tests)")
+	params := fs.String("pg-params", "", "comma-separated postgresql.conf parameters name=value")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level")
+	fs.BoolVar(&o.logJSON, "log-json", false, "JSON logs")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	c.Cluster, c.Member, c.SyncMode = *cluster, *member, ha.SyncMode(*syncMode)
+	if *apiURL == "" && c.ConnectHost != "" {
+		*apiURL = "http://" + c.ConnectHost + ":8008"
+	}
+	c.APIURL = *apiURL
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return o, fmt.Errorf("read api token: %w", err)
+		}
+		c.APIToken = strings.TrimSpace(string(b))
+	}
+	var err error
+	if c.Parameters, err = parseParams(*params); err != nil {
+		return o, err
+	}
+	o.cfg = c
+	return o, c.Validate()
+}
+
+func parseParams(s string) (map[string]string, error) {
+	out := map[string]string{}
+	if s == "" {
+		return out, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--pg-params: %q is not name=value", kv)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}

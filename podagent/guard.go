@@ -1,0 +1,49 @@
+package podagent
+
+import (
+	"context"
+	"time"
+
+	"github.com/tenure-pg/tenure/podagent/pgctl"
+)
+
+// guardTick is how often the guard checks the renew deadline. The margin
+// it has is TTL - RenewDeadline (3 s at defaults), minus a fast shutdown
+// (tens of ms, escalated to immediate after demoteTimeout).
+const guardTick = 100 * time.Millisecond
+
+// guard stops a primary whose lease is no longer fresh, independently of
+// the HA loop, which may be blocked in a slow step (a renewal against an
+// API that hangs, a failsafe round, a checkpoint). It makes the same
+// judgement as the loop (ha.Leading); it only acts sooner.
+func (a *Agent) guard(ctx context.Context) {
+	t := time.NewTicker(guardTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !a.pg.Running() {
+			continue
+		}
+		a.mu.Lock()
+		primary := a.mem.pgRunning && !a.mem.pgStatus.InRecovery
+		leading := a.leadingLocked(a.store.View(), a.clock.Now())
+		a.mu.Unlock()
+		if !primary || leading {
+			continue
+		}
+		a.log.Warn("renew deadline passed while the loop was busy: stopping postgres now")
+		sctx, cancel := context.WithTimeout(ctx, demoteTimeout)
+		if err := a.pg.Stop(sctx, pgctl.Fast); err != nil {
+			a.log.Error("guard could not stop postgres", "error", err)
+		}
+		cancel()
+		a.mu.Lock()
+		a.mem.pgRunning = false
+		a.mu.Unlock()
+		a.poke()
+	}
+}
