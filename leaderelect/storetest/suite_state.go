@@ -130,11 +130,15 @@ func testStateUpdates(t *testing.T, c Cluster) {
 		return nil
 	})
 	must(t, "set intent", err)
-	eventually(t, "m2 sees the intent", func() bool {
-		v := ms[2].view().State
-		return v.Switchover != nil && v.Switchover.To == "m1" && v.Switchover.ScheduledAt.Equal(sw.ScheduledAt) &&
-			v.Sync.Contains("m1") && v.Config.TTLSeconds == 30
-	})
+	// Every member must see it: the failed update below runs on m1, and its
+	// view is what the assertion checks.
+	for _, m := range ms[1:] {
+		eventually(t, m.name+" sees the intent", func() bool {
+			v := m.view().State
+			return v.Switchover != nil && v.Switchover.To == "m1" && v.Switchover.ScheduledAt.Equal(sw.ScheduledAt) &&
+				v.Sync.Contains("m1") && v.Config.TTLSeconds == 30
+		})
+	}
 	boom := errors.New("refused by caller")
 	_, err = ms[1].store.Update(ctx, func(s *leaderelect.State) error { s.Switchover = nil; return boom })
 	mustErr(t, "update whose fn fails", err, boom)
