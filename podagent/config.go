@@ -48,6 +48,13 @@ type Config struct {
 	RetryPeriod   time.Duration
 	LoopWait      time.Duration
 
+	// ArchiveCommand and RestoreCommand, when set, turn WAL archiving on
+	// (archive_mode = on) and let every member fetch archived WAL: a
+	// replica whose primary recycled a segment it still needs, and pg_rewind
+	// of a former primary (--restore-target-wal). See package walarchive.
+	ArchiveCommand string
+	RestoreCommand string
+
 	MaximumLagOnFailover   uint64
 	SyncMode               ha.SyncMode
 	SyncNodeCount          int

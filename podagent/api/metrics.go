@@ -91,13 +91,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 // metricsHandler serves /metrics from a registry of its own (never the
 // global one, so tests and several servers in one process do not collide):
 // the snapshot series plus the Go runtime and process collectors.
-func metricsHandler(src Source) (http.Handler, error) {
+func metricsHandler(src Source, extra ...prometheus.Collector) (http.Handler, error) {
 	reg := prometheus.NewRegistry()
-	for _, c := range []prometheus.Collector{
+	for _, c := range append([]prometheus.Collector{
 		collector{src: src},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
+	}, extra...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.HandleFunc("GET /cluster", s.cluster)
 	mux.HandleFunc("GET /history", s.history)
 	mux.HandleFunc("GET /config", s.getConfig)
-	metrics, err := metricsHandler(s.src)
+	metrics, err := metricsHandler(s.src, s.cfg.Collectors...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -35,6 +37,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Version is Tenure's version, reported as tenure.version.
 	Version string
+	// Collectors are served on /metrics besides the agent's own series
+	// (the WAL archive's, for example).
+	Collectors []prometheus.Collector
 }
 
 // DefaultConfig returns the defaults: port 8008, no token. A switchover is

@@ -34,6 +34,11 @@ type Member struct {
 	// ArchiveCommand, when set, is the agent's archive_command; archive_mode
 	// then defaults to "on" and Parameters may not set archive_command.
 	ArchiveCommand string
+	// RestoreCommand, when set, is restore_command whatever the role: a
+	// primary never runs it, but pg_rewind --restore-target-wal reads it
+	// from a former primary's configuration to fetch WAL that was recycled
+	// locally but archived. Standby.RestoreCommand overrides it.
+	RestoreCommand string
 	// HBA are extra pg_hba.conf lines, rendered before the defaults so they
 	// can override them (the first matching line wins).
 	HBA []string
@@ -103,17 +108,17 @@ func (m Member) Validate() error {
 	}
 	fields := map[string]string{
 		"listen addresses": m.ListenAddresses, "synchronous standby names": m.SyncStandbyNames,
-		"archive command": m.ArchiveCommand,
+		"archive command": m.ArchiveCommand, "restore command": m.RestoreCommand,
 	}
 	if m.Standby != nil {
-		if m.Standby.PrimaryConnInfo == "" && m.Standby.RestoreCommand == "" {
+		if m.Standby.PrimaryConnInfo == "" && m.Standby.RestoreCommand == "" && m.RestoreCommand == "" {
 			return fmt.Errorf("%w: a standby needs a primary conninfo or a restore command", ErrInvalid)
 		}
 		if s := m.Standby.PrimarySlotName; s != "" && SlotName(s) != s {
 			return fmt.Errorf("%w: primary slot name %q: want 1-63 of [a-z0-9_]", ErrInvalid, s)
 		}
 		fields["primary conninfo"] = m.Standby.PrimaryConnInfo
-		fields["restore command"] = m.Standby.RestoreCommand
+		fields["standby restore command"] = m.Standby.RestoreCommand
 		fields["recovery target timeline"] = m.Standby.RecoveryTargetTimeline
 	}
 	for field, v := range fields {

@@ -51,15 +51,19 @@ func (m Member) memberSettings() []setting {
 	if m.ArchiveCommand != "" {
 		s = append(s, setting{"archive_command", m.ArchiveCommand})
 	}
+	restore := m.RestoreCommand
+	if m.Standby != nil && m.Standby.RestoreCommand != "" {
+		restore = m.Standby.RestoreCommand
+	}
+	if restore != "" {
+		s = append(s, setting{"restore_command", restore})
+	}
 	if sb := m.Standby; sb != nil {
 		if sb.PrimaryConnInfo != "" {
 			s = append(s, setting{"primary_conninfo", sb.PrimaryConnInfo})
 		}
 		if sb.PrimarySlotName != "" {
 			s = append(s, setting{"primary_slot_name", sb.PrimarySlotName})
-		}
-		if sb.RestoreCommand != "" {
-			s = append(s, setting{"restore_command", sb.RestoreCommand})
 		}
 		tl := sb.RecoveryTargetTimeline
 		if tl == "" {

@@ -46,6 +46,7 @@ func TestRenderGolden(t *testing.T) {
 			}
 			m.SyncStandbyNames = `ANY 1 ("db-1","db-2")`
 			m.ArchiveCommand = "tenure-agent wal-push %p"
+			m.RestoreCommand = "tenure-agent wal-fetch %f %p"
 			m.HBA = []string{"hostssl all all 10.0.0.0/8 scram-sha-256", "  ", "host all bad 0.0.0.0/0 reject"}
 		}),
 		"standby": member(asStandby, func(m *Member) {
