@@ -253,4 +253,3 @@ func waitDrained(tb testing.TB, data string, limit time.Duration) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
