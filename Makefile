@@ -10,7 +10,7 @@ export TENURE_CACHE
 
 PKGS := ./...
 
-.PHONY: all build bin test unit vet testbins demo demo-dcs bench-dcs bench-failover clean
+.PHONY: all build bin test unit vet testbins demo demo-dcs bench-dcs bench-failover bench-archive clean
 
 all: build
 
@@ -60,6 +60,15 @@ bench-dcs: testbins
 ## cluster under continuous writes; prints RESULT lines.
 bench-failover: testbins
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkFailover -benchtime 1x -timeout 30m ./podagent/e2e/
+
+## bench-archive: drain of a pgbench-made WAL backlog through archive_command
+## and the agent's WAL service (walsvc) into the test S3 server, at
+## concurrency 1 and the default, then restore through restore_command's
+## path without and with prefetch; prints RESULT lines. Tunables:
+## TENURE_BENCH_SCALE, TENURE_BENCH_CONCURRENCY=1,2,4,8,
+## TENURE_BENCH_RTT_MS, TENURE_BENCH_STANDALONE=1.
+bench-archive: testbins
+	$(GO) test -count=1 -run '^$$' -bench BenchmarkWALPush -benchtime 1x -timeout 20m ./walarchive/walsvc/
 
 clean:
 	rm -rf bin

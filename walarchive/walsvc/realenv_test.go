@@ -43,6 +43,8 @@ func runClient(op string, args []string) int {
 	switch {
 	case op == "push" && len(args) == 1:
 		err = Push(ctx, SocketName, args[0])
+	case op == "standalone" && len(args) == 1:
+		err = pushStandalone(ctx, args[0])
 	case op == "fetch" && len(args) == 2:
 		err = Fetch(ctx, SocketName, args[0], args[1])
 	default:
@@ -56,6 +58,27 @@ func runClient(op string, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// s3Env carries a standalone client's S3 settings, comma-separated:
+// endpoint, bucket, access key, secret key.
+const s3Env = "WALSVC_TEST_S3"
+
+// pushStandalone is archive_command without the service: a new process
+// and S3 client per file, uploading serially (the baseline).
+func pushStandalone(ctx context.Context, path string) error {
+	f := strings.Split(os.Getenv(s3Env), ",")
+	if len(f) != 4 {
+		return fmt.Errorf("%s: want endpoint,bucket,access,secret", s3Env)
+	}
+	st, err := s3store.New(s3store.Config{
+		Endpoint: f[0], Region: testenv.S3Region, Bucket: f[1], PathStyle: true,
+		Credentials: s3store.CredentialsStatic, AccessKeyID: f[2], SecretAccessKey: f[3],
+	}.Default())
+	if err != nil {
+		return err
+	}
+	return storeArchiver{store: st}.Push(ctx, path)
 }
 
 // storeArchiver stands in for wal.Archiver over a real Store: Create (so
@@ -185,10 +208,18 @@ func setArchiveCommand(tb testing.TB, conn *pgx.Conn, cmd string) {
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// serveFor runs a server for pg's data directory until tb ends. When the
-// test runs as root (postgres runs as the postgres user), the socket is
-// handed to that user, as the agent (running as postgres) would own it.
+// serveFor runs a server for pg's data directory until tb ends.
 func serveFor(tb testing.TB, cfg Config, a archiver) *Server {
+	tb.Helper()
+	s, stop := startServer(tb, cfg, a)
+	tb.Cleanup(stop)
+	return s
+}
+
+// startServer runs a server until stop is called. When the test runs as
+// root (postgres runs as the postgres user), the socket is handed to that
+// user, as the agent (running as postgres) would own it.
+func startServer(tb testing.TB, cfg Config, a archiver) (*Server, func()) {
 	tb.Helper()
 	s, err := New(cfg, a, a, hclog.New(&hclog.LoggerOptions{Name: "walsvc", Level: hclog.Warn}))
 	if err != nil {
@@ -208,8 +239,7 @@ func serveFor(tb testing.TB, cfg Config, a archiver) *Server {
 			tb.Errorf("serve: %v", err)
 		}
 	})
-	tb.Cleanup(func() { cancel(); wg.Wait() })
-	return s
+	return s, func() { cancel(); wg.Wait() }
 }
 
 func chownToPostgres(tb testing.TB, path string) {

@@ -1,0 +1,203 @@
+package walsvc
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenure-pg/tenure/internal/testenv"
+	"github.com/tenure-pg/tenure/walarchive/walname"
+)
+
+// timed records how long each upload took.
+type timed struct {
+	archiver
+	rtt  time.Duration // added to each upload, to stand in for a remote S3
+	mu   sync.Mutex
+	took []time.Duration
+}
+
+func (a *timed) Push(ctx context.Context, path string) error {
+	began := time.Now()
+	time.Sleep(a.rtt)
+	err := a.archiver.Push(ctx, path)
+	a.mu.Lock()
+	a.took = append(a.took, time.Since(began))
+	a.mu.Unlock()
+	return err
+}
+
+func (a *timed) p99() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.took) == 0 {
+		return 0
+	}
+	s := slices.Clone(a.took)
+	slices.Sort(s)
+	return s[(len(s)*99+99)/100-1]
+}
+
+// BenchmarkWALPush measures archive_command throughput with the service:
+// pgbench -i makes a backlog of real WAL while archiving is paused, then
+// archive_command (a fork of the client per file, as in production) is
+// pointed at the socket and the drain is timed against the test S3
+// server. It runs once whatever b.N is; TENURE_BENCH_SCALE sets the
+// pgbench scale (default 20, about 20 segments) and
+// TENURE_BENCH_CONCURRENCY the list of concurrencies (default "1,4").
+// Then it restores the last archive segment by segment through the
+// socket, as restore_command would, without and with prefetch.
+func BenchmarkWALPush(b *testing.B) {
+	srv := testenv.StartS3(b)
+	pg, conn := archivingPostgres(b)
+	client := clientCommand(b, pg)
+	scale := envInt(b, "TENURE_BENCH_SCALE", 20)
+	rtt := time.Duration(envInt(b, "TENURE_BENCH_RTT_MS", 0)) * time.Millisecond
+	var last archiver
+	var lastSegs []string
+	if os.Getenv("TENURE_BENCH_STANDALONE") != "" {
+		benchStandalone(b, srv, pg, conn, scale)
+	}
+	for _, c := range envInts(b, "TENURE_BENCH_CONCURRENCY", []int{1, DefaultConcurrency}) {
+		setArchiveCommand(b, conn, "")
+		segs := makeBacklog(b, pg, conn, scale)
+		a := &timed{archiver: newArchiver(b, srv, srv.NewBucket(b)), rtt: rtt}
+		cfg := Default()
+		cfg.DataDir, cfg.Concurrency = pg.DataDir, c
+		_, stop := startServer(b, cfg, a)
+		began := time.Now()
+		setArchiveCommand(b, conn, client)
+		waitDrained(b, pg.DataDir, 10*time.Minute)
+		took := time.Since(began)
+		stop()
+		mb := float64(len(segs)) * float64(walname.DefaultSize) / (1 << 20)
+		fmt.Printf("RESULT wal-push segments=%d mb_per_s=%.1f p99_segment_ms=%d concurrency=%d%s\n",
+			len(segs), mb/took.Seconds(), a.p99().Milliseconds(), c, rttNote(rtt))
+		last, lastSegs = a.archiver, segs
+	}
+	for _, prefetch := range []int{0, DefaultPrefetch} {
+		benchFetch(b, last, lastSegs, prefetch)
+	}
+}
+
+func rttNote(rtt time.Duration) string {
+	if rtt == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" added_rtt_ms=%d", rtt.Milliseconds())
+}
+
+// benchStandalone drains a backlog with no service: one process and one
+// serial upload per file, the baseline the service is measured against.
+func benchStandalone(b *testing.B, srv *testenv.S3, pg *testenv.Postgres, conn *pgx.Conn, scale int) {
+	b.Helper()
+	setArchiveCommand(b, conn, "")
+	segs := makeBacklog(b, pg, conn, scale)
+	bucket := srv.NewBucket(b)
+	client := strings.Replace(clientCommand(b, pg), clientEnv+"=push", fmt.Sprintf("%s=standalone %s=%s,%s,%s,%s",
+		clientEnv, s3Env, srv.Endpoint(), bucket, srv.AccessKey(), srv.SecretKey()), 1)
+	began := time.Now()
+	setArchiveCommand(b, conn, client)
+	waitDrained(b, pg.DataDir, 10*time.Minute)
+	took := time.Since(began)
+	mb := float64(len(segs)) * float64(walname.DefaultSize) / (1 << 20)
+	fmt.Printf("RESULT wal-push segments=%d mb_per_s=%.1f mode=standalone\n", len(segs), mb/took.Seconds())
+}
+
+// makeBacklog runs pgbench -i and switches WAL, returning the complete
+// segments now ready.
+func makeBacklog(b *testing.B, pg *testenv.Postgres, conn *pgx.Conn, scale int) []string {
+	b.Helper()
+	ctx := context.Background()
+	before := readyFiles(b, pg.DataDir)
+	out, err := pg.Command(ctx, "pgbench", "-i", "-q", "-s", strconv.Itoa(scale),
+		"-h", pg.Addr, "-p", strconv.Itoa(pg.Port), "-U", "postgres", "postgres").CombinedOutput()
+	if err != nil {
+		b.Fatalf("pgbench -i: %v: %s", err, out)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_switch_wal()"); err != nil {
+		b.Fatal(err)
+	}
+	var segs []string
+	for _, n := range readyFiles(b, pg.DataDir) {
+		if _, err := walname.ParseSegment(n, 0); err == nil && !slices.Contains(before, n) {
+			segs = append(segs, n)
+		}
+	}
+	return segs
+}
+
+// benchFetch restores segs one after another through a client process
+// per segment, as recovery's restore_command does.
+func benchFetch(b *testing.B, a archiver, segs []string, prefetch int) {
+	b.Helper()
+	data, err := os.MkdirTemp("", "walsvc-fetch-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(data)
+	if err := os.MkdirAll(filepath.Join(data, "pg_wal"), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	cfg := Default()
+	cfg.DataDir, cfg.Prefetch = data, prefetch
+	_, stop := startServer(b, cfg, a)
+	defer stop()
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	began := time.Now()
+	for _, n := range segs {
+		cmd := exec.Command(self, n, "pg_wal/RECOVERYXLOG")
+		cmd.Dir, cmd.Env = data, append(os.Environ(), clientEnv+"=fetch")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("fetch %s: %v: %s", n, err, out)
+		}
+		fi, err := os.Stat(filepath.Join(data, "pg_wal", "RECOVERYXLOG"))
+		if err != nil || fi.Size() != int64(walname.DefaultSize) {
+			b.Fatalf("restored %s: %v, size %v", n, err, fi)
+		}
+	}
+	took := time.Since(began)
+	mb := float64(len(segs)) * float64(walname.DefaultSize) / (1 << 20)
+	fmt.Printf("RESULT wal-fetch segments=%d mb_per_s=%.1f prefetch=%d\n", len(segs), mb/took.Seconds(), prefetch)
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		b.Fatalf("%s=%q: %v", name, v, err)
+	}
+	return n
+}
+
+func envInts(b *testing.B, name string, def []int) []int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("%s=%q: %v", name, v, err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
