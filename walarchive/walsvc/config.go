@@ -24,9 +24,10 @@ type Config struct {
 	// SegmentSize is the cluster's wal_segment_size, needed to name "the
 	// next segment". Zero means 16 MiB.
 	SegmentSize walname.Size
-	// UploadTimeout bounds one Push. A hung upload otherwise holds up
-	// archiving, and with it WAL recycling, forever.
-	UploadTimeout time.Duration
+	// Timeout bounds one upload or prefetch download. A hung upload
+	// otherwise holds up archiving, and with it WAL recycling, forever; a
+	// hung download holds a prefetch slot.
+	Timeout time.Duration
 	// SpoolIdle: spooled segments are deleted once no fetch has asked for
 	// anything this long (recovery ended or moved to streaming), so a
 	// promoted replica does not keep Prefetch segments in pg_wal.
@@ -48,11 +49,11 @@ const DefaultPrefetch = 8
 // Default returns the defaults; DataDir is left empty.
 func Default() Config {
 	return Config{
-		Concurrency:   DefaultConcurrency,
-		Prefetch:      DefaultPrefetch,
-		SegmentSize:   walname.DefaultSize,
-		UploadTimeout: 10 * time.Minute,
-		SpoolIdle:     5 * time.Minute,
+		Concurrency: DefaultConcurrency,
+		Prefetch:    DefaultPrefetch,
+		SegmentSize: walname.DefaultSize,
+		Timeout:     10 * time.Minute,
+		SpoolIdle:   5 * time.Minute,
 	}
 }
 
@@ -68,8 +69,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: Concurrency %d, want 1..64", errConfig, c.Concurrency)
 	case c.Prefetch < 0 || c.Prefetch > 256:
 		return fmt.Errorf("%w: Prefetch %d, want 0..256", errConfig, c.Prefetch)
-	case c.UploadTimeout <= 0:
-		return fmt.Errorf("%w: UploadTimeout %v, want > 0", errConfig, c.UploadTimeout)
+	case c.Timeout <= 0:
+		return fmt.Errorf("%w: Timeout %v, want > 0", errConfig, c.Timeout)
 	case c.SpoolIdle <= 0:
 		return fmt.Errorf("%w: SpoolIdle %v, want > 0", errConfig, c.SpoolIdle)
 	}

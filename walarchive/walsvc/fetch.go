@@ -197,7 +197,9 @@ func (p *prefetcher) download(name string, fl *flight) error {
 		return err
 	}
 	tmp := filepath.Join(p.spool, name+".tmp")
-	err := p.f.Fetch(p.bg, name, tmp)
+	ctx, cancel := context.WithTimeout(p.bg, p.cfg.Timeout)
+	err := p.f.Fetch(ctx, name, tmp)
+	cancel()
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(p.spool, name))
 	}

@@ -213,7 +213,7 @@ func (u *uploader) run(up *upload) {
 	path := filepath.Join(u.pgwal, up.name)
 	fi, err := os.Stat(path)
 	if err == nil {
-		ctx, cancel := context.WithTimeout(u.bg, u.cfg.UploadTimeout)
+		ctx, cancel := context.WithTimeout(u.bg, u.cfg.Timeout)
 		err = u.p.Push(ctx, path)
 		cancel()
 	}

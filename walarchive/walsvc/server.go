@@ -111,7 +111,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 }
 
 // requestTimeout bounds reading a request and writing a reply; the work
-// in between is bounded by the client's patience and UploadTimeout.
+// in between is bounded by the client's patience and Config.Timeout.
 const requestTimeout = 10 * time.Second
 
 func (s *Server) handle(ctx context.Context, conn net.Conn) {
@@ -195,13 +195,14 @@ func (s *Server) inPGWal(path string) (string, error) {
 	if !filepath.IsAbs(path) {
 		return "", fmt.Errorf("%w: path %q is not absolute", errBadRequest, path)
 	}
-	want, err := os.Stat(filepath.Join(s.cfg.DataDir, "pg_wal"))
+	pgwal := filepath.Join(s.cfg.DataDir, "pg_wal")
+	want, err := os.Stat(pgwal)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", errNotServed, err)
 	}
 	got, err := os.Stat(filepath.Dir(path))
 	if err != nil || !os.SameFile(want, got) {
-		return "", fmt.Errorf("%w: %s is not in %s", errNotServed, path, want.Name())
+		return "", fmt.Errorf("%w: %s is not in %s", errNotServed, path, pgwal)
 	}
 	return filepath.Base(path), nil
 }
