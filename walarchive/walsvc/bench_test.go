@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/walarchive/walname"
@@ -56,17 +57,19 @@ func (a *timed) p99() time.Duration {
 // pgbench scale (default 20, about 20 segments) and
 // TENURE_BENCH_CONCURRENCY the list of concurrencies (default "1,4").
 // Then it restores the last archive segment by segment through the
-// socket, as restore_command would, without and with prefetch.
+// socket with tenure-agent wal-fetch, as restore_command would, without
+// and with prefetch. TENURE_BENCH_STANDALONE=1 first measures wal-push
+// with no service, the baseline.
 func BenchmarkWALPush(b *testing.B) {
 	srv := testenv.StartS3(b)
 	pg, conn := archivingPostgres(b)
-	client := clientCommand(b, pg)
+	agent := agentBinary(b, pg.Dir)
 	scale := envInt(b, "TENURE_BENCH_SCALE", 20)
 	rtt := time.Duration(envInt(b, "TENURE_BENCH_RTT_MS", 0)) * time.Millisecond
 	var last archiver
 	var lastSegs []string
 	if os.Getenv("TENURE_BENCH_STANDALONE") != "" {
-		benchStandalone(b, srv, pg, conn, scale)
+		benchStandalone(b, srv, pg, conn, agent, scale)
 	}
 	for _, c := range envInts(b, "TENURE_BENCH_CONCURRENCY", []int{1, DefaultConcurrency}) {
 		setArchiveCommand(b, conn, "")
@@ -74,19 +77,22 @@ func BenchmarkWALPush(b *testing.B) {
 		a := &timed{archiver: newArchiver(b, srv, srv.NewBucket(b)), rtt: rtt}
 		cfg := Default()
 		cfg.DataDir, cfg.Concurrency = pg.DataDir, c
-		_, stop := startServer(b, cfg, a)
+		s, stop := startServer(b, cfg, a)
 		began := time.Now()
-		setArchiveCommand(b, conn, client)
+		setArchiveCommand(b, conn, agent+" wal-push %p")
 		waitDrained(b, pg.DataDir, 10*time.Minute)
 		took := time.Since(began)
 		stop()
+		if n := testutil.ToFloat64(s.m.requests.WithLabelValues(opPush, CodeOK)); n < float64(len(segs)) {
+			b.Fatalf("%v pushes went through the service, want >= %d", n, len(segs))
+		}
 		mb := float64(len(segs)) * float64(walname.DefaultSize) / (1 << 20)
 		fmt.Printf("RESULT wal-push segments=%d mb_per_s=%.1f p99_segment_ms=%d concurrency=%d%s\n",
 			len(segs), mb/took.Seconds(), a.p99().Milliseconds(), c, rttNote(rtt))
 		last, lastSegs = a.archiver, segs
 	}
 	for _, prefetch := range []int{0, DefaultPrefetch} {
-		benchFetch(b, last, lastSegs, prefetch)
+		benchFetch(b, agent, last, lastSegs, prefetch)
 	}
 }
 
@@ -97,21 +103,40 @@ func rttNote(rtt time.Duration) string {
 	return fmt.Sprintf(" added_rtt_ms=%d", rtt.Milliseconds())
 }
 
-// benchStandalone drains a backlog with no service: one process and one
-// serial upload per file, the baseline the service is measured against.
-func benchStandalone(b *testing.B, srv *testenv.S3, pg *testenv.Postgres, conn *pgx.Conn, scale int) {
+// benchStandalone drains a backlog with no service: tenure-agent
+// wal-push works alone, one process and one serial upload per file, the
+// baseline the service is measured against.
+func benchStandalone(b *testing.B, srv *testenv.S3, pg *testenv.Postgres, conn *pgx.Conn, agent string, scale int) {
 	b.Helper()
 	setArchiveCommand(b, conn, "")
 	segs := makeBacklog(b, pg, conn, scale)
 	bucket := srv.NewBucket(b)
-	client := strings.Replace(clientCommand(b, pg), clientEnv+"=push", fmt.Sprintf("%s=standalone %s=%s,%s,%s,%s",
-		clientEnv, s3Env, srv.Endpoint(), bucket, srv.AccessKey(), srv.SecretKey()), 1)
+	cfgPath := filepath.Join(pg.DataDir, "tenure-archive.json")
+	if err := archiveConfig(srv, bucket).Save(cfgPath); err != nil {
+		b.Fatal(err)
+	}
+	defer os.Remove(cfgPath)
+	if os.Geteuid() == 0 {
+		chownToPostgres(b, cfgPath)
+	}
 	began := time.Now()
-	setArchiveCommand(b, conn, client)
+	setArchiveCommand(b, conn, fmt.Sprintf("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s %s wal-push %%p",
+		srv.AccessKey(), srv.SecretKey(), agent))
 	waitDrained(b, pg.DataDir, 10*time.Minute)
 	took := time.Since(began)
 	mb := float64(len(segs)) * float64(walname.DefaultSize) / (1 << 20)
 	fmt.Printf("RESULT wal-push segments=%d mb_per_s=%.1f mode=standalone\n", len(segs), mb/took.Seconds())
+}
+
+// agentBinary builds tenure-agent where the postgres user can run it.
+func agentBinary(b *testing.B, dir string) string {
+	b.Helper()
+	bin := filepath.Join(dir, "tenure-agent")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/tenure-pg/tenure/cmd/tenure-agent").CombinedOutput()
+	if err != nil {
+		b.Fatalf("build tenure-agent: %v: %s", err, out)
+	}
+	return bin
 }
 
 // makeBacklog runs pgbench -i and switches WAL, returning the complete
@@ -139,7 +164,7 @@ func makeBacklog(b *testing.B, pg *testenv.Postgres, conn *pgx.Conn, scale int) 
 
 // benchFetch restores segs one after another through a client process
 // per segment, as recovery's restore_command does.
-func benchFetch(b *testing.B, a archiver, segs []string, prefetch int) {
+func benchFetch(b *testing.B, agent string, a archiver, segs []string, prefetch int) {
 	b.Helper()
 	data, err := os.MkdirTemp("", "walsvc-fetch-")
 	if err != nil {
@@ -153,14 +178,10 @@ func benchFetch(b *testing.B, a archiver, segs []string, prefetch int) {
 	cfg.DataDir, cfg.Prefetch = data, prefetch
 	_, stop := startServer(b, cfg, a)
 	defer stop()
-	self, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
 	began := time.Now()
 	for _, n := range segs {
-		cmd := exec.Command(self, n, "pg_wal/RECOVERYXLOG")
-		cmd.Dir, cmd.Env = data, append(os.Environ(), clientEnv+"=fetch")
+		cmd := exec.Command(agent, "wal-fetch", n, "pg_wal/RECOVERYXLOG")
+		cmd.Dir = data
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("fetch %s: %v: %s", n, err, out)
 		}

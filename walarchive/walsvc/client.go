@@ -8,6 +8,8 @@ import (
 	"net"
 	"path/filepath"
 	"time"
+
+	"github.com/tenure-pg/tenure/walarchive/wal"
 )
 
 // Errors the client returns; test with errors.Is.
@@ -18,9 +20,11 @@ var (
 	// the reply. Nothing is known to have been done, and because push and
 	// fetch are idempotent the caller falls back to doing it standalone.
 	ErrNoServer = errors.New("no wal service")
-	// ErrNotArchived: the archive holds no such file (fetch). For
-	// restore_command this is the normal end of the archive.
-	ErrNotArchived = errors.New("not in the archive")
+	// ErrNotArchived is wal.ErrNotArchived: the archive holds no such
+	// file (fetch). For restore_command this is the normal end of the
+	// archive. Being the same value, a caller's errors.Is check works
+	// whether the service or the standalone Archiver answered.
+	ErrNotArchived = wal.ErrNotArchived
 	// ErrBadRequest: the server refused the request as malformed.
 	ErrBadRequest = errors.New("bad request")
 	// ErrFailed: the server tried and failed (say S3 is unreachable); the

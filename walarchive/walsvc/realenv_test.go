@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -20,7 +19,9 @@ import (
 
 	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/walarchive/storage"
+	"github.com/tenure-pg/tenure/walarchive/layout"
 	"github.com/tenure-pg/tenure/walarchive/storage/s3store"
+	"github.com/tenure-pg/tenure/walarchive/wal"
 )
 
 // clientEnv, when set, makes the test binary act as the archive_command
@@ -43,8 +44,6 @@ func runClient(op string, args []string) int {
 	switch {
 	case op == "push" && len(args) == 1:
 		err = Push(ctx, SocketName, args[0])
-	case op == "standalone" && len(args) == 1:
-		err = pushStandalone(ctx, args[0])
 	case op == "fetch" && len(args) == 2:
 		err = Fetch(ctx, SocketName, args[0], args[1])
 	default:
@@ -60,95 +59,30 @@ func runClient(op string, args []string) int {
 	return 0
 }
 
-// s3Env carries a standalone client's S3 settings, comma-separated:
-// endpoint, bucket, access key, secret key.
-const s3Env = "WALSVC_TEST_S3"
-
-// pushStandalone is archive_command without the service: a new process
-// and S3 client per file, uploading serially (the baseline).
-func pushStandalone(ctx context.Context, path string) error {
-	f := strings.Split(os.Getenv(s3Env), ",")
-	if len(f) != 4 {
-		return fmt.Errorf("%s: want endpoint,bucket,access,secret", s3Env)
-	}
-	st, err := s3store.New(s3store.Config{
-		Endpoint: f[0], Region: testenv.S3Region, Bucket: f[1], PathStyle: true,
-		Credentials: s3store.CredentialsStatic, AccessKeyID: f[2], SecretAccessKey: f[3],
-	}.Default())
-	if err != nil {
-		return err
-	}
-	return storeArchiver{store: st}.Push(ctx, path)
+// realArchive is the wal.Archiver over a real S3 bucket, with the store
+// and layout kept for checks.
+type realArchive struct {
+	*wal.Archiver
+	store storage.Store
+	cfg   wal.Config
 }
 
-// storeArchiver stands in for wal.Archiver over a real Store: Create (so
-// nothing is overwritten), identical bytes count as archived, and Fetch
-// writes through a temp file.
-type storeArchiver struct{ store storage.Store }
-
-func walKey(name string) string { return "wal/" + name }
-
-func (a storeArchiver) Push(ctx context.Context, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	key := walKey(filepath.Base(path))
-	err = a.store.Create(ctx, key, f)
-	if !errors.Is(err, storage.ErrExists) {
-		return err
-	}
-	have, err := storage.ReadAll(ctx, a.store, key)
-	if err != nil {
-		return err
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if string(have) != string(want) {
-		return fmt.Errorf("%s archived with other bytes", key)
-	}
-	return nil
+// archiveConfig is the wal config for bucket of srv. Its Concurrency is
+// high so that the service's own Concurrency is what a test measures.
+func archiveConfig(srv *testenv.S3, bucket string) wal.Config {
+	return wal.Config{
+		Store: wal.StoreS3,
+		S3: &wal.S3Config{Endpoint: srv.Endpoint(), Region: srv.Region(), Bucket: bucket, PathStyle: true,
+			Credentials: s3store.CredentialsEnv},
+		Archive:     layout.Archive{Prefix: "tenure", Cluster: "walsvc", UID: "5e1f0c2a", Major: 15},
+		Concurrency: 32,
+	}.Default()
 }
 
-func (a storeArchiver) Fetch(ctx context.Context, name, dest string) error {
-	rc, err := a.store.Get(ctx, walKey(name))
-	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("%s: %w", name, ErrNotArchived)
-	}
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	tmp := dest + ".part"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, rc)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dest)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-	}
-	return err
-}
-
-// archiver is the Pusher and Fetcher the real-parts tests use.
-type archiver interface {
-	Pusher
-	Fetcher
-}
-
-// newArchiver makes the archiver for a fresh bucket of srv.
-func newArchiver(tb testing.TB, srv *testenv.S3, bucket string) archiver {
+// newArchiver makes the archiver for bucket of srv.
+func newArchiver(tb testing.TB, srv *testenv.S3, bucket string) *realArchive {
 	tb.Helper()
+	cfg := archiveConfig(srv, bucket)
 	st, err := s3store.New(s3store.Config{
 		Endpoint: srv.Endpoint(), Region: srv.Region(), Bucket: bucket, PathStyle: true,
 		Credentials: s3store.CredentialsStatic, AccessKeyID: srv.AccessKey(), SecretAccessKey: srv.SecretKey(),
@@ -156,7 +90,32 @@ func newArchiver(tb testing.TB, srv *testenv.S3, bucket string) archiver {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return storeArchiver{store: st}
+	a, err := wal.New(cfg, st, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &realArchive{Archiver: a, store: st, cfg: cfg}
+}
+
+// archivedNames lists the WAL files in the archive.
+func (a *realArchive) archivedNames(tb testing.TB) []string {
+	tb.Helper()
+	var names []string
+	for info, err := range a.store.List(context.Background(), a.cfg.Archive.WALPrefix()) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if n, ok := a.cfg.Archive.WALName(info.Key); ok {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// archiver is the Pusher and Fetcher the real-parts tests use.
+type archiver interface {
+	Pusher
+	Fetcher
 }
 
 // archivingPostgres starts PostgreSQL 15 with archiving on and an empty
