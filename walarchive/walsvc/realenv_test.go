@@ -18,8 +18,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenure-pg/tenure/internal/testenv"
-	"github.com/tenure-pg/tenure/walarchive/storage"
 	"github.com/tenure-pg/tenure/walarchive/layout"
+	"github.com/tenure-pg/tenure/walarchive/storage"
 	"github.com/tenure-pg/tenure/walarchive/storage/s3store"
 	"github.com/tenure-pg/tenure/walarchive/wal"
 )
