@@ -34,6 +34,9 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	if isWALCommand(args) {
+		return runWAL(args, stderr)
+	}
 	opts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
