@@ -53,7 +53,10 @@
 //	zstd 1 + AES-256-GCM    179 / 503
 //	lz4 + AES-256-GCM       178 / 874
 //
-// AES-GCM (AES-NI) and XXH64 cost little next to compression. Why
+// Real WAL compresses better than this synthetic segment: pgbench's WAL
+// (TestArchiveUnderPgbench in package wal) is stored in 7% of its size at
+// zstd level 1. AES-GCM (AES-NI) and XXH64 cost little next to
+// compression. Why
 // pierrec/lz4 for lz4: it is the maintained pure-Go implementation of the
 // lz4 frame format (what WAL-G uses too), so objects can be inspected with
 // the lz4 tool after stripping our framing; klauspost/compress was already

@@ -148,7 +148,7 @@ func TestArchiveUnderPgbench(t *testing.T) {
 	n := checkArchive(t, s, pg, last)
 	t.Logf("pgbench load archived %d segments (%d MiB) in %v including the load; pg_stat_archiver %+v",
 		n, n*16, took.Round(time.Millisecond), st)
-	checkWALFetchCommand(t, s, pg, cfgPath, last)
+	checkCommands(t, s, pg, cfgPath, last)
 }
 
 // TestArchiveSurvivesS3Outage: with S3 stopped archive_command fails and
@@ -196,7 +196,13 @@ func checkArchive(t *testing.T, s s3Setup, pg *testenv.Postgres, last string) in
 		t.Fatal(err)
 	}
 	var segs []walname.Segment
-	for _, key := range listKeys(t, s.store, s.cfg.Archive.WALPrefix()) {
+	var stored int64
+	for info, err := range s.store.List(t.Context(), s.cfg.Archive.WALPrefix()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := info.Key
+		stored += info.Size
 		name, _ := s.cfg.Archive.WALName(key)
 		f, err := walname.Parse(name, 0)
 		if err != nil {
@@ -236,18 +242,20 @@ func checkArchive(t *testing.T, s s3Setup, pg *testenv.Postgres, last string) in
 	if compared < len(segs)/2 {
 		t.Errorf("only %d of %d archived segments were still in pg_wal to compare", compared, len(segs))
 	}
-	t.Logf("archive: %d segments, no gap; %d fetched and compared in %v", len(segs), compared, time.Since(began).Round(time.Millisecond))
+	t.Logf("archive: %d segments, no gap, stored in %.1f%% of their size; %d fetched and compared in %v",
+		len(segs), 100*float64(stored)/float64(len(segs)*16<<20), compared, time.Since(began).Round(time.Millisecond))
 	return len(segs)
 }
 
-// checkWALFetchCommand runs `tenure-agent wal-fetch` as restore_command
-// would: exit 0 with the file for an archived segment, exit 1 for one
-// that is not archived.
-func checkWALFetchCommand(t *testing.T, s s3Setup, pg *testenv.Postgres, cfgPath, name string) {
+// checkCommands runs `tenure-agent wal-fetch` as restore_command would:
+// exit 0 with the file for an archived segment, exit 1 for one that is
+// not archived; and `wal-push` of a segment twice into another archive:
+// exit 0 both times.
+func checkCommands(t *testing.T, s s3Setup, pg *testenv.Postgres, cfgPath, name string) {
 	t.Helper()
 	dir := t.TempDir()
-	run := func(name string) (int, string) {
-		cmd := exec.CommandContext(t.Context(), agentBin, "wal-fetch", "--config", cfgPath, name, "pg_wal/RECOVERYXLOG")
+	command := func(args ...string) (int, string) {
+		cmd := exec.CommandContext(t.Context(), agentBin, args...)
 		cmd.Dir = dir
 		cmd.Env = []string{"AWS_ACCESS_KEY_ID=" + s.srv.AccessKey(), "AWS_SECRET_ACCESS_KEY=" + s.srv.SecretKey()}
 		out, err := cmd.CombinedOutput()
@@ -257,12 +265,17 @@ func checkWALFetchCommand(t *testing.T, s s3Setup, pg *testenv.Postgres, cfgPath
 		}
 		return cmd.ProcessState.ExitCode(), string(out)
 	}
+	run := func(name string) (int, string) {
+		return command("wal-fetch", "--config", cfgPath, name, "pg_wal/RECOVERYXLOG")
+	}
 	if err := os.Mkdir(filepath.Join(dir, "pg_wal"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	began := time.Now()
 	if code, out := run(name); code != 0 {
 		t.Fatalf("wal-fetch %s: exit %d: %s", name, code, out)
 	}
+	t.Logf("wal-fetch %s as a process (start, config, fetch, verify, fsync): %v", name, time.Since(began).Round(time.Millisecond))
 	got, _ := os.ReadFile(filepath.Join(dir, "pg_wal", "RECOVERYXLOG"))
 	if want, _ := os.ReadFile(filepath.Join(pg.DataDir, "pg_wal", name)); !bytes.Equal(got, want) {
 		t.Errorf("wal-fetch %s wrote %d bytes that differ from pg_wal's", name, len(got))
@@ -270,5 +283,19 @@ func checkWALFetchCommand(t *testing.T, s s3Setup, pg *testenv.Postgres, cfgPath
 	missing := walname.HistoryName(7)
 	if code, out := run(missing); code != 1 {
 		t.Errorf("wal-fetch %s (not archived): exit %d, want 1: %s", missing, code, out)
+	}
+	other := s.cfg
+	other.Archive.UID = "another-uid"
+	otherPath := filepath.Join(dir, "other.json")
+	if err := other.Save(otherPath); err != nil {
+		t.Fatal(err)
+	}
+	segment := filepath.Join(pg.DataDir, "pg_wal", name)
+	for _, what := range []string{"new", "identical again"} {
+		began := time.Now()
+		if code, out := command("wal-push", "--config", otherPath, segment); code != 0 {
+			t.Fatalf("wal-push %s (%s): exit %d: %s", name, what, code, out)
+		}
+		t.Logf("wal-push of a 16 MiB segment as a process (%s): %v", what, time.Since(began).Round(time.Millisecond))
 	}
 }

@@ -180,3 +180,35 @@ func TestS3Outage(t *testing.T) {
 
 // segName names segment no of timeline tli at 16 MiB.
 func segName(tli uint32, no uint64) string { return walname.Segment{Timeline: tli, No: no}.Name(0) }
+
+// TestS3WrongKey: an encrypted archive read with another key fails with
+// ErrWrongKey, saying so, and leaves no file.
+func TestS3WrongKey(t *testing.T) {
+	s := newS3Setup(t, testenv.StartS3(t))
+	cfg := s.cfg
+	cfg.KeyFile = writeKey(t, 1)
+	name := segName(1, 5)
+	path, data := writeWAL(t, t.TempDir(), name, 16<<20, 3)
+	right := newArchiver(t, s.store, cfg)
+	if err := right.Push(t.Context(), path); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(s.objectFile(cfg.Archive.WAL(name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, data[:4096]) {
+		t.Error("plaintext visible in the stored object")
+	}
+	cfg.KeyFile = writeKey(t, 2)
+	out := t.TempDir()
+	err = newArchiver(t, s.store, cfg).Fetch(t.Context(), name, filepath.Join(out, "x"))
+	if !errors.Is(err, codec.ErrWrongKey) || errors.Is(err, ErrNotArchived) {
+		t.Fatalf("fetch with another key: %v, want ErrWrongKey", err)
+	}
+	t.Logf("wrong key: %v", err)
+	assertEmptyDir(t, out)
+	if err := right.Fetch(t.Context(), name, filepath.Join(out, "x")); err != nil {
+		t.Fatalf("fetch with the right key: %v", err)
+	}
+}
