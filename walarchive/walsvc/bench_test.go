@@ -176,7 +176,7 @@ func benchFetch(b *testing.B, agent string, a archiver, segs []string, prefetch 
 	}
 	cfg := Default()
 	cfg.DataDir, cfg.Prefetch = data, prefetch
-	_, stop := startServer(b, cfg, a)
+	s, stop := startServer(b, cfg, a)
 	defer stop()
 	began := time.Now()
 	for _, n := range segs {
@@ -193,6 +193,10 @@ func benchFetch(b *testing.B, agent string, a archiver, segs []string, prefetch 
 	took := time.Since(began)
 	mb := float64(len(segs)) * float64(walname.DefaultSize) / (1 << 20)
 	fmt.Printf("RESULT wal-fetch segments=%d mb_per_s=%.1f prefetch=%d\n", len(segs), mb/took.Seconds(), prefetch)
+	b.Logf("prefetch %d: hits %v, misses %v, downloads ok %v, absent %v, failed %v", prefetch,
+		testutil.ToFloat64(s.m.prefetchHits), testutil.ToFloat64(s.m.prefetchMisses),
+		testutil.ToFloat64(s.m.prefetches.WithLabelValues("ok")), testutil.ToFloat64(s.m.prefetches.WithLabelValues("absent")),
+		testutil.ToFloat64(s.m.prefetches.WithLabelValues("error")))
 }
 
 func envInt(b *testing.B, name string, def int) int {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,6 +86,9 @@ type fakeFetcher struct {
 	archive map[string][]byte
 	asked   []string
 	gate    chan struct{} // when set, Fetch waits for it
+	// midway, when set, receives the name of each prefetch download
+	// whose temporary file is written; it then waits for resume.
+	midway, resume chan string
 }
 
 func newFakeFetcher(names ...string) *fakeFetcher {
@@ -111,7 +115,24 @@ func (f *fakeFetcher) Fetch(ctx context.Context, name, dest string) error {
 	if !ok {
 		return fmt.Errorf("fetch %s: %w", name, ErrNotArchived)
 	}
-	return os.WriteFile(dest, b, 0o600)
+	// Like wal.Archiver: a temporary dot-file beside dest, then a rename.
+	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".fake-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if f.midway != nil && strings.HasSuffix(dest, ".tmp") {
+		f.midway <- name
+		<-f.resume
+	}
+	return os.Rename(tmp.Name(), dest)
 }
 
 func (f *fakeFetcher) count(name string) int {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -239,18 +238,25 @@ func (p *prefetcher) land(name string, fl *flight, err error) {
 // evict removes spooled segments that are not among the Prefetch after
 // seg, whatever their timeline: replay has passed them, or they are too
 // far ahead to be kept. This bounds the spool to Prefetch segments plus
-// the downloads in flight.
+// the downloads in flight. Only complete segments (files named as one)
+// are touched: other names are downloads in flight (ours end in .tmp,
+// the Fetcher's own temporary files are dot-files), and start and stop
+// empty the whole spool.
 func (p *prefetcher) evict(seg walname.Segment) {
+	p.removeSpooled(func(s walname.Segment) bool {
+		return s.No <= seg.No || s.No > seg.No+uint64(p.cfg.Prefetch)
+	})
+}
+
+// removeSpooled removes the complete spooled segments drop selects.
+func (p *prefetcher) removeSpooled(drop func(walname.Segment) bool) {
 	entries, err := os.ReadDir(p.spool)
 	if err != nil {
 		return // no spool yet
 	}
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".tmp") {
-			continue // a download in flight writes it
-		}
 		s, err := walname.ParseSegment(e.Name(), p.cfg.SegmentSize)
-		if err != nil || s.No <= seg.No || s.No > seg.No+uint64(p.cfg.Prefetch) {
+		if err == nil && drop(s) {
 			_ = os.Remove(filepath.Join(p.spool, e.Name()))
 		}
 	}
@@ -272,13 +278,5 @@ func (p *prefetcher) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.gen++
-	entries, err := os.ReadDir(p.spool)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".tmp") {
-			_ = os.Remove(filepath.Join(p.spool, e.Name()))
-		}
-	}
+	p.removeSpooled(func(walname.Segment) bool { return true })
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/tenure-pg/tenure/walarchive/walname"
 )
 
 // spooled lists the complete files in the prefetch spool.
@@ -178,4 +180,28 @@ func TestFetchSpoolClearedWhenIdle(t *testing.T) {
 	}
 	eventually(t, "segments spooled", func() bool { return len(spooled(t, data)) == 2 })
 	eventually(t, "spool emptied after SpoolIdle", func() bool { return len(spooled(t, data)) == 0 })
+}
+
+// Eviction leaves the Fetcher's temporary files alone: deleting one
+// under a download in flight failed every prefetch (seen with
+// wal.Archiver, which writes a dot-file beside dest, then renames it).
+func TestFetchEvictSparesDownloadsInFlight(t *testing.T) {
+	data := dataDir(t)
+	f := newFakeFetcher(seg(1), seg(2))
+	f.midway, f.resume = make(chan string), make(chan string)
+	cfg := testConfig(data)
+	cfg.Prefetch = 1
+	s := serve(t, cfg, newFakePusher(false), f)
+	if err := fetchTo(t, data, seg(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-f.midway; got != seg(2) {
+		t.Fatalf("prefetching %s, want %s", got, seg(2))
+	}
+	s.fetch.evict(walname.Segment{Timeline: 1, No: 1})
+	f.resume <- ""
+	eventually(t, "segment 2 spooled", func() bool { return len(spooled(t, data)) == 1 })
+	if n := testutil.ToFloat64(s.m.prefetches.WithLabelValues("error")); n != 0 {
+		t.Errorf("%v prefetch downloads failed", n)
+	}
 }
