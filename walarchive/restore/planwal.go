@@ -61,6 +61,11 @@ func planFor(o Observation, b catalog.Meta, p path, ix walIndex) (Plan, error) {
 	return plan, nil
 }
 
+// modTimeSlack widens the comparison of archive times with a target
+// time: S3 reports Last-Modified to the second, so a segment stored 0.9 s
+// after the target can show a time 0.1 s before it.
+const modTimeSlack = time.Second
+
 // noWAL is lastNeeded's "nothing beyond the backup".
 const noWAL = ^uint64(0)
 
@@ -80,7 +85,7 @@ func lastNeeded(t Target, p path, ix walIndex, first uint64) (uint64, error) {
 		// was reached").
 		end := archiveEnd(p, ix, first)
 		for no := first; end != noWAL && no <= end; no++ {
-			if at, ok := ix.segments[p.segment(no, ix.size)]; ok && !at.Before(t.Time) {
+			if at, ok := ix.segments[p.segment(no, ix.size)]; ok && !at.Before(t.Time.Add(-modTimeSlack)) {
 				return no, nil
 			}
 		}

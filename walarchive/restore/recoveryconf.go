@@ -26,7 +26,7 @@ func recoverySettings(p Plan, restoreCommand string, now time.Time) string {
 	case Immediate:
 		set("recovery_target", "immediate")
 	case Time:
-		set("recovery_target_time", t.Time.UTC().Format("2006-01-02 15:04:05.999999Z07:00"))
+		set("recovery_target_time", t.Time.UTC().Format("2006-01-02 15:04:05.999999")+"+00")
 	case LSN:
 		set("recovery_target_lsn", t.LSN.String())
 	case XID:
