@@ -38,6 +38,12 @@ func (a *timed) Push(ctx context.Context, path string) error {
 	return err
 }
 
+// Fetch adds the same stand-in round trip to each download.
+func (a *timed) Fetch(ctx context.Context, name, dest string) error {
+	time.Sleep(a.rtt)
+	return a.archiver.Fetch(ctx, name, dest)
+}
+
 func (a *timed) p99() time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -54,7 +60,7 @@ func (a *timed) p99() time.Duration {
 // archive_command (a fork of the client per file, as in production) is
 // pointed at the socket and the drain is timed against the test S3
 // server. It runs once whatever b.N is; TENURE_BENCH_SCALE sets the
-// pgbench scale (default 20, about 20 segments) and
+// pgbench scale (default 40, about 31 segments) and
 // TENURE_BENCH_CONCURRENCY the list of concurrencies (default "1,4").
 // Then it restores the last archive segment by segment through the
 // socket with tenure-agent wal-fetch, as restore_command would, without
@@ -64,7 +70,7 @@ func BenchmarkWALPush(b *testing.B) {
 	srv := testenv.StartS3(b)
 	pg, conn := archivingPostgres(b)
 	agent := agentBinary(b, pg.Dir)
-	scale := envInt(b, "TENURE_BENCH_SCALE", 20)
+	scale := envInt(b, "TENURE_BENCH_SCALE", 40)
 	rtt := time.Duration(envInt(b, "TENURE_BENCH_RTT_MS", 0)) * time.Millisecond
 	var last archiver
 	var lastSegs []string
@@ -89,7 +95,7 @@ func BenchmarkWALPush(b *testing.B) {
 		mb := float64(len(segs)) * float64(walname.DefaultSize) / (1 << 20)
 		fmt.Printf("RESULT wal-push segments=%d mb_per_s=%.1f p99_segment_ms=%d concurrency=%d%s\n",
 			len(segs), mb/took.Seconds(), a.p99().Milliseconds(), c, rttNote(rtt))
-		last, lastSegs = a.archiver, segs
+		last, lastSegs = a, segs
 	}
 	for _, prefetch := range []int{0, DefaultPrefetch} {
 		benchFetch(b, agent, last, lastSegs, prefetch)
@@ -192,7 +198,11 @@ func benchFetch(b *testing.B, agent string, a archiver, segs []string, prefetch 
 	}
 	took := time.Since(began)
 	mb := float64(len(segs)) * float64(walname.DefaultSize) / (1 << 20)
-	fmt.Printf("RESULT wal-fetch segments=%d mb_per_s=%.1f prefetch=%d\n", len(segs), mb/took.Seconds(), prefetch)
+	rtt := time.Duration(0)
+	if t, ok := a.(*timed); ok {
+		rtt = t.rtt
+	}
+	fmt.Printf("RESULT wal-fetch segments=%d mb_per_s=%.1f prefetch=%d%s\n", len(segs), mb/took.Seconds(), prefetch, rttNote(rtt))
 	b.Logf("prefetch %d: hits %v, misses %v, downloads ok %v, absent %v, failed %v", prefetch,
 		testutil.ToFloat64(s.m.prefetchHits), testutil.ToFloat64(s.m.prefetchMisses),
 		testutil.ToFloat64(s.m.prefetches.WithLabelValues("ok")), testutil.ToFloat64(s.m.prefetches.WithLabelValues("absent")),

@@ -35,9 +35,9 @@ type Config struct {
 }
 
 // DefaultConcurrency was chosen by BenchmarkWALPush against a real S3
-// server on a 2-core machine (see doc.go for the numbers): throughput
-// grows steeply up to 4 parallel uploads and flattens after, while
-// per-segment latency keeps growing.
+// server on a 2-core machine (see doc.go for the numbers): 4 parallel
+// uploads drained a backlog 1.3-2x faster than 1, and 8 added only
+// per-segment latency.
 const DefaultConcurrency = 4
 
 // DefaultPrefetch: 8 segments (128 MiB at the default segment size) hide
