@@ -24,13 +24,17 @@ var watchEvery = 2 * time.Second
 // the service, only slower.
 func (s *Server) Run(ctx context.Context) error {
 	path := SocketPath(s.cfg.DataDir)
+	var lastErr string // log a listen failure once, not every watchEvery
 	for {
 		if err := waitFor(ctx, func() bool { return exists(filepath.Dir(path)) }); err != nil {
 			return nil
 		}
 		l, err := Listen(s.cfg.DataDir)
 		if err != nil {
-			s.log.Warn("wal service cannot listen; postgres archives standalone meanwhile", "error", err)
+			if err.Error() != lastErr {
+				s.log.Warn("wal service cannot listen; postgres archives standalone meanwhile", "error", err)
+				lastErr = err.Error()
+			}
 			if waitFor(ctx, func() bool { return false }) != nil {
 				return nil
 			}
@@ -41,6 +45,7 @@ func (s *Server) Run(ctx context.Context) error {
 			l.Close()
 			continue
 		}
+		lastErr = ""
 		s.log.Info("wal service listening", "socket", path, "concurrency", s.cfg.Concurrency, "prefetch", s.cfg.Prefetch)
 		sctx, cancel := context.WithCancel(ctx)
 		go func() {
