@@ -12,7 +12,7 @@ import (
 	"github.com/tenure-pg/tenure/walarchive/basebackup"
 	"github.com/tenure-pg/tenure/walarchive/catalog"
 	"github.com/tenure-pg/tenure/walarchive/codec"
-	"github.com/tenure-pg/tenure/walarchive/internal/backuptest"
+	"github.com/tenure-pg/tenure/internal/backuptest"
 	"github.com/tenure-pg/tenure/walarchive/storage"
 )
 

@@ -26,6 +26,8 @@ type Archive struct {
 	Config  s3store.Config
 	Store   *s3store.Store
 	Archive layout.Archive
+	// ConfigPath is the tenure-archive.json ArchivingPrimary saved.
+	ConfigPath string
 }
 
 // NewArchive makes a fresh bucket on srv.

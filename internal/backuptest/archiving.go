@@ -64,6 +64,7 @@ func (a *Archive) AgentCommand(bin, cfgPath, sub, args string) string {
 func (a *Archive) ArchivingPrimary(t testing.TB, bin string, extra ...string) (*testenv.Postgres, string) {
 	t.Helper()
 	_, cfgPath := a.WALConfig(t)
+	a.ConfigPath = cfgPath
 	push := a.AgentCommand(bin, cfgPath, "wal-push", "%p")
 	conf := append([]string{"wal_level = replica", "archive_mode = on", "archive_command = '" + push + "'"}, extra...)
 	pg := testenv.StartPostgres(t, testenv.PostgresOptions{ExtraConf: conf})

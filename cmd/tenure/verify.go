@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tenure-pg/tenure/walarchive/restore"
+)
+
+// verifyFlags: `tenure backup verify [ID]` restores into a scratch
+// directory, checks the files against the backup manifest, starts
+// postgres on them and waits until recovery reaches the target.
+type verifyFlags struct {
+	scratch  string
+	pgBin    string
+	restCmd  string
+	timeout  time.Duration
+	keep     bool
+	parallel int
+}
+
+func (v *verifyFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&v.scratch, "scratch", "", "verify: directory to restore into (default: a new temporary directory)")
+	fs.StringVar(&v.pgBin, "pg-bin", "", "verify: PostgreSQL binaries (default $TENURE_PG_BIN or /usr/lib/postgresql/<major>/bin)")
+	fs.StringVar(&v.restCmd, "restore-command", "", "verify: restore_command (default: tenure-agent wal-fetch --config <archive-config> %f %p)")
+	fs.DurationVar(&v.timeout, "timeout", 30*time.Minute, "verify: how long recovery may take")
+	fs.BoolVar(&v.keep, "keep", false, "verify: keep the scratch directory")
+	fs.IntVar(&v.parallel, "parallel", 4, "verify: concurrent downloads per archive")
+}
+
+// errVerify: the backup restored but did not check out.
+var errVerify = errors.New("verification failed")
+
+func (c *cli) backupVerify(ctx context.Context, f *backupFlags, args []string) error {
+	if len(args) > 1 {
+		return usagef("backup verify: want at most one backup ID")
+	}
+	tg, err := f.target.target(restore.Immediate)
+	if err != nil {
+		return err
+	}
+	if tg.Action == restore.Pause {
+		return usagef("backup verify: --target-action pause: verify needs recovery to end (promote)")
+	}
+	a, err := c.openArchive(ctx, f.archive)
+	if err != nil {
+		return err
+	}
+	var id string
+	if len(args) == 1 {
+		id = args[0]
+	}
+	plan, err := c.planRestore(ctx, a, tg, id)
+	if err != nil {
+		return err
+	}
+	v := f.verify
+	bin := v.pgBin
+	if bin == "" {
+		bin = c.getenv("TENURE_PG_BIN")
+	}
+	if bin == "" {
+		bin = fmt.Sprintf("/usr/lib/postgresql/%d/bin", plan.Backup.PGVersion/10000)
+	}
+	srv, err := newScratchServer(v.scratch, bin)
+	if err != nil {
+		return err
+	}
+	if !v.keep {
+		defer srv.remove()
+	}
+	cmd := v.restCmd
+	if cmd == "" {
+		if cmd, err = defaultRestoreCommand(a.cfgPath); err != nil {
+			return err
+		}
+	}
+	took, err := c.executeRestore(ctx, a, plan, restore.Options{DataDir: srv.dataDir, RestoreCommand: cmd, Owner: srv.owner, Parallel: v.parallel})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "restored %s in %s (%.0f MiB/s)\n", humanBytes(plan.Backup.RawSize), took.Round(time.Millisecond), mibPerSec(plan.Backup.RawSize, took))
+	if plan.Backup.Manifest != nil {
+		// The recovery settings were added after the manifest was made.
+		if out, err := srv.run(ctx, "pg_verifybackup", "-n", "-i", "postgresql.auto.conf", "-i", "recovery.signal", srv.dataDir); err != nil {
+			return fmt.Errorf("%w: pg_verifybackup: %v: %s", errVerify, err, out)
+		}
+		fmt.Fprintln(c.out, "pg_verifybackup: files match the backup manifest")
+	}
+	start := time.Now()
+	state, err := srv.recover(ctx, v.timeout)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errVerify, err)
+	}
+	fmt.Fprintf(c.out, "recovery to %s ended in %s: %s\n", plan.Target, time.Since(start).Round(time.Millisecond), state)
+	if strings.Contains(state, "checksums on") {
+		if out, err := srv.run(ctx, "pg_checksums", "--check", "-D", srv.dataDir); err != nil {
+			return fmt.Errorf("%w: pg_checksums: %v: %s", errVerify, err, out)
+		}
+		fmt.Fprintln(c.out, "pg_checksums: all data page checksums verified")
+	}
+	fmt.Fprintf(c.out, "Backup %s verified\n", plan.Backup.ID)
+	return nil
+}
+
+// scratchServer is a restored data directory and the postgres run on it:
+// unix socket only, in the scratch directory, as the postgres user when
+// running as root (postgres refuses root).
+type scratchServer struct {
+	dir, dataDir, bin string
+	owner             *restore.Owner
+	created           bool
+}
+
+func newScratchServer(dir, bin string) (*scratchServer, error) {
+	if _, err := os.Stat(filepath.Join(bin, "postgres")); err != nil {
+		return nil, fmt.Errorf("verify: no postgres in %s (pass --pg-bin): %w", bin, err)
+	}
+	s := &scratchServer{dir: dir, bin: bin}
+	if dir == "" {
+		d, err := os.MkdirTemp("", "tenure-verify-")
+		if err != nil {
+			return nil, err
+		}
+		s.dir, s.created = d, true
+	}
+	s.dataDir = filepath.Join(s.dir, "data")
+	if os.Geteuid() == 0 {
+		o, err := lookupOwner("postgres")
+		if err != nil {
+			return nil, fmt.Errorf("verify as root needs a postgres user to run the server as: %w", err)
+		}
+		s.owner = o
+		if err := os.Chown(s.dir, o.UID, o.GID); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *scratchServer) remove() {
+	if s.created {
+		_ = os.RemoveAll(s.dir)
+	} else {
+		_ = os.RemoveAll(s.dataDir)
+	}
+}
+
+func (s *scratchServer) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(s.bin, name), args...)
+	cmd.Dir = s.dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
+	if s.owner != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(s.owner.UID), Gid: uint32(s.owner.GID), Groups: []uint32{}}}
+	}
+	return cmd
+}
+
+func (s *scratchServer) run(ctx context.Context, name string, args ...string) (string, error) {
+	out, err := s.command(ctx, name, args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// recover starts postgres and waits until pg_control says the cluster is
+// in production (recovery reached its target and promoted). PostgreSQL
+// itself fails recovery when WAL runs out before the target. It stops the
+// server cleanly before returning.
+func (s *scratchServer) recover(ctx context.Context, timeout time.Duration) (string, error) {
+	logPath := filepath.Join(s.dir, "postgres.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		return "", err
+	}
+	defer log.Close()
+	if s.owner != nil {
+		_ = log.Chown(s.owner.UID, s.owner.GID)
+	}
+	// No TCP listener, no archiving into the source's archive, and the
+	// backup's own hba rules replaced: this copy is for checking only.
+	hba := filepath.Join(s.dir, "verify_hba.conf")
+	if err := os.WriteFile(hba, []byte("local all all trust\n"), 0o644); err != nil {
+		return "", err
+	}
+	cmd := s.command(context.WithoutCancel(ctx), "postgres", "-D", s.dataDir, "-c", "listen_addresses=", "-c", "port=5432",
+		"-c", "unix_socket_directories="+s.dir, "-c", "archive_mode=off", "-c", "hba_file="+hba)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start postgres: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	state, err := s.waitProduction(ctx, exited, timeout)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		<-exited
+		return "", fmt.Errorf("%w; postgres log ends:\n%s", err, tail(logPath, 15))
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT) // fast shutdown
+	select {
+	case <-exited:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	return state, nil
+}
+
+func (s *scratchServer) waitProduction(ctx context.Context, exited <-chan error, timeout time.Duration) (string, error) {
+	deadline := time.After(timeout)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-exited:
+			return "", fmt.Errorf("postgres exited during recovery (%v)", err)
+		case <-deadline:
+			return "", fmt.Errorf("recovery did not finish within %v", timeout)
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-tick.C:
+		}
+		out, err := s.run(ctx, "pg_controldata", s.dataDir)
+		if err != nil {
+			continue
+		}
+		cd := parseControlData(out)
+		if cd["Database cluster state"] == "in production" {
+			sums := "checksums off"
+			if cd["Data page checksum version"] != "0" {
+				sums = "checksums on"
+			}
+			return fmt.Sprintf("in production on timeline %s, checkpoint at %s, %s",
+				cd["Latest checkpoint's TimeLineID"], cd["Latest checkpoint location"], sums), nil
+		}
+	}
+}
+
+func parseControlData(out string) map[string]string {
+	m := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok {
+			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+func tail(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
