@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenure-pg/tenure/internal/backuptest"
 	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/walarchive/catalog"
-	"github.com/tenure-pg/tenure/internal/backuptest"
 )
 
 func runTenure(t *testing.T, args ...string) (int, string, string) {

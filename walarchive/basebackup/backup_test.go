@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-pg/tenure/internal/backuptest"
 	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/walarchive/basebackup"
 	"github.com/tenure-pg/tenure/walarchive/catalog"
 	"github.com/tenure-pg/tenure/walarchive/codec"
-	"github.com/tenure-pg/tenure/internal/backuptest"
 	"github.com/tenure-pg/tenure/walarchive/storage"
 )
 

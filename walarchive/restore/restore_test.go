@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-pg/tenure/internal/backuptest"
 	"github.com/tenure-pg/tenure/internal/lsn"
 	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/walarchive/basebackup"
-	"github.com/tenure-pg/tenure/internal/backuptest"
 	"github.com/tenure-pg/tenure/walarchive/restore"
 )
 
