@@ -10,7 +10,7 @@ export TENURE_CACHE
 
 PKGS := ./...
 
-.PHONY: all build bin test unit vet testbins demo demo-dcs bench-dcs bench-failover bench-archive clean
+.PHONY: all build bin test unit vet testbins demo demo-dcs bench-dcs bench-failover bench-archive bench-backup clean
 
 all: build
 
@@ -69,6 +69,12 @@ bench-failover: testbins
 ## TENURE_BENCH_RTT_MS, TENURE_BENCH_STANDALONE=1.
 bench-archive: testbins
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkWALPush -benchtime 1x -timeout 20m ./walarchive/walsvc/
+
+## bench-backup: base backup of a pgbench database (scale
+## $$TENURE_BENCH_SCALE, default 20, about 320 MB) into a real S3 server and
+## its restore; prints RESULT lines.
+bench-backup:
+	set -o pipefail; $(GO) test -count=1 -run '^$$' -bench BenchmarkBackupRestore -benchtime 1x -timeout 20m ./walarchive/restore/ | grep -E '^(RESULT|ok|FAIL|---)'
 
 clean:
 	rm -rf bin
