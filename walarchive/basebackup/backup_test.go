@@ -3,6 +3,7 @@ package basebackup_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 	"github.com/tenure-pg/tenure/walarchive/basebackup"
 	"github.com/tenure-pg/tenure/walarchive/catalog"
 	"github.com/tenure-pg/tenure/walarchive/codec"
-	"github.com/tenure-pg/tenure/walarchive/storage"
+	"github.com/tenure-pg/tenure/walarchive/restore"
 )
 
 func config(a *backuptest.Archive) basebackup.Config {
@@ -112,6 +113,16 @@ func TestTakeEncrypted(t *testing.T) {
 	if _, err := codec.NewReader(rc, nil); !errors.Is(err, codec.ErrKeyRequired) {
 		t.Errorf("reading without key: %v, want ErrKeyRequired", err)
 	}
+	// It restores with the key (checksums verified) and not with another.
+	plan := restore.Plan{Backup: m, Target: restore.Target{Kind: restore.Immediate}}
+	opts := restore.Options{Store: a.Store, Archive: a.Archive, Key: cfg.Codec.Key, DataDir: filepath.Join(t.TempDir(), "data")}
+	if err := restore.Execute(ctx, plan, opts); err != nil {
+		t.Fatalf("restore with the key: %v", err)
+	}
+	opts.Key, opts.DataDir = []byte(strings.Repeat("x", codec.KeySize)), filepath.Join(t.TempDir(), "data")
+	if err := restore.Execute(ctx, plan, opts); !errors.Is(err, codec.ErrWrongKey) {
+		t.Errorf("restore with another key: %v, want ErrWrongKey", err)
+	}
 }
 
 // TestTakeRefusals: bad settings and an ID in use change nothing.
@@ -149,5 +160,4 @@ func TestTakeRefusals(t *testing.T) {
 	if len(keys) != 1 {
 		t.Errorf("store holds %v, want only the planted object", keys)
 	}
-	_ = storage.ErrNotFound
 }
