@@ -238,7 +238,7 @@ func (s *scratchServer) waitProduction(ctx context.Context, exited <-chan error,
 			if cd["Data page checksum version"] != "0" {
 				sums = "checksums on"
 			}
-			return fmt.Sprintf("in production on timeline %s, checkpoint at %s, %s",
+			return fmt.Sprintf("in production on timeline %s (latest checkpoint %s), %s",
 				cd["Latest checkpoint's TimeLineID"], cd["Latest checkpoint location"], sums), nil
 		}
 	}
