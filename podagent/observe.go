@@ -51,6 +51,8 @@ func (a *Agent) settings(v leaderelect.ClusterView) ha.Settings {
 	}
 	dyn := v.State.Config
 	s.Paused = dyn.Paused
+	s.FromArchive = c.BootstrapFromArchive
+	s.StandbyCluster = c.StandbyCluster && (dyn.StandbyCluster == nil || *dyn.StandbyCluster)
 	if dyn.MaximumLagOnFailover > 0 {
 		s.MaximumLagOnFailover = uint64(dyn.MaximumLagOnFailover)
 	}
@@ -111,10 +113,9 @@ func (a *Agent) observePostgres(ctx context.Context, v leaderelect.ClusterView) 
 	a.mem.pgStatus = st
 	a.mu.Unlock()
 	fillStatus(&p, st, a.cfg.Member)
-	if !st.InRecovery {
-		if p.Slots, err = a.pg.Slots(ctx); err != nil {
-			a.log.Warn("list replication slots", "error", err)
-		}
+	// A standby cluster's leader keeps slots for its replicas too.
+	if p.Slots, err = a.pg.Slots(ctx); err != nil {
+		a.log.Warn("list replication slots", "error", err)
 	}
 	return p
 }

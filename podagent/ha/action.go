@@ -18,6 +18,7 @@ const (
 	ReleaseLock      Kind = "release-lock"      // give the lock up
 	HandOver         Kind = "hand-over"         // pass the lock to Member
 	InitDB           Kind = "initdb"            // create a new cluster
+	RestoreArchive   Kind = "restore-archive"   // create the cluster from the source archive (clone or standby cluster)
 	RecordInitialize Kind = "record-initialize" // write the system identifier
 	Basebackup       Kind = "basebackup"        // clone Member into the empty data directory
 	Reclone          Kind = "reclone"           // wipe the data directory and clone Member

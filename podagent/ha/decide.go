@@ -89,20 +89,27 @@ func bootstrap(o Observation) Decision {
 	if o.View.State.Initialize == "" {
 		if o.View.Lock.Holder == o.Self {
 			return decide("bootstrap race won: creating the cluster", act(RenewLock, "keep the lock while bootstrapping"),
-				act(InitDB, "this member won the bootstrap race"))
+				create(o))
 		}
 		if lockLive(o) {
 			return wait(fmt.Sprintf("cluster not initialized; %s is bootstrapping it", o.View.Lock.Holder))
 		}
 		return decide("cluster not initialized: racing to bootstrap it",
-			act(AcquireLock, "the winner of the lock creates the cluster"),
-			act(InitDB, "this member won the bootstrap race"))
+			act(AcquireLock, "the winner of the lock creates the cluster"), create(o))
 	}
 	holder := o.View.Lock.Holder
 	if holder == "" || holder == o.Self || !lockLive(o) {
 		return wait("empty data directory and no live leader to clone from")
 	}
 	return decide("cloning the leader", actOn(Basebackup, holder, "empty data directory: clone the leader"))
+}
+
+// create is how the bootstrap winner fills its data directory.
+func create(o Observation) Action {
+	if o.Settings.FromArchive {
+		return act(RestoreArchive, "this member won the bootstrap race: restore the source cluster's archive")
+	}
+	return act(InitDB, "this member won the bootstrap race")
 }
 
 // lead is the holder's path.
@@ -128,6 +135,8 @@ func lead(o Observation) Decision {
 			append(actions, actOn(StartReplica, "", "start in recovery, then promote with fencing"))...)
 	case !pg.Running:
 		return decide("leader: starting postgres", append(actions, act(StartPrimary, "leader's postgres is not running"))...)
+	case pg.InRecovery && o.Settings.StandbyCluster:
+		return standbyLeader(o, actions)
 	case pg.InRecovery:
 		return decide("leader: promoting", append(actions, promotion(o, "this member holds the lock")...)...)
 	}

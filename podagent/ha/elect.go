@@ -112,6 +112,11 @@ func elect(o Observation) Decision {
 	if o.HolderDead && !o.View.Lock.Expired(o.Now) {
 		acquire = Action{Kind: AcquireLock, Member: o.View.Lock.Holder, Reason: why + "; the holder is dead as the kubelet reports"}
 	}
+	if o.Settings.StandbyCluster {
+		// A standby cluster's leader stays in recovery: it only takes
+		// over replaying the source archive and serving the replicas.
+		return decide("no standby leader: racing as "+why, acquire)
+	}
 	return decide("no leader: racing as "+why, append([]Action{acquire}, promotion(o, why)...)...)
 }
 

@@ -109,6 +109,14 @@ type Settings struct {
 	RecloneOnRewindFailure bool
 	// InPod is false for local runs: no labels are managed.
 	InPod bool
+	// FromArchive: the bootstrap winner creates the cluster from another
+	// cluster's WAL archive (a clone, or the first member of a standby
+	// cluster) instead of running initdb.
+	FromArchive bool
+	// StandbyCluster: the leader stays in recovery, replaying the source
+	// cluster's archive, and its replicas stream from it. Turning it off
+	// (the dynamic configuration) promotes the leader.
+	StandbyCluster bool
 }
 
 // Observation is everything Decide needs, taken at one instant.
