@@ -91,19 +91,15 @@ type MemberView struct {
 
 // Config is the cluster's dynamic configuration (Patroni's names).
 type Config struct {
-	TTLSeconds           int    `json:"ttl,omitempty"`
-	LoopWaitSeconds      int    `json:"loop_wait,omitempty"`
-	RetryTimeoutSeconds  int    `json:"retry_timeout,omitempty"`
-	MaximumLagOnFailover int64  `json:"maximum_lag_on_failover,omitempty"`
-	SynchronousMode      string `json:"synchronous_mode,omitempty"`
-	SynchronousNodeCount int    `json:"synchronous_node_count,omitempty"`
-	FailsafeMode         bool   `json:"failsafe_mode,omitempty"`
-	Paused               bool   `json:"pause,omitempty"`
-	// StandbyCluster, when set to false, promotes a standby cluster (one
-	// whose agents run with a source archive): its leader leaves recovery.
-	// Unset leaves the agents' own setting in force.
-	StandbyCluster *bool             `json:"standby_cluster,omitempty"`
-	Parameters     map[string]string `json:"parameters,omitempty"`
+	TTLSeconds           int               `json:"ttl,omitempty"`
+	LoopWaitSeconds      int               `json:"loop_wait,omitempty"`
+	RetryTimeoutSeconds  int               `json:"retry_timeout,omitempty"`
+	MaximumLagOnFailover int64             `json:"maximum_lag_on_failover,omitempty"`
+	SynchronousMode      string            `json:"synchronous_mode,omitempty"`
+	SynchronousNodeCount int               `json:"synchronous_node_count,omitempty"`
+	FailsafeMode         bool              `json:"failsafe_mode,omitempty"`
+	Paused               bool              `json:"pause,omitempty"`
+	Parameters           map[string]string `json:"parameters,omitempty"`
 }
 
 // Switchover is a requested change of leader. With ScheduledAt zero it is

@@ -54,19 +54,6 @@ type Config struct {
 	// of a former primary (--restore-target-wal). See package walarchive.
 	ArchiveCommand string
 	RestoreCommand string
-	// BootstrapFromArchive: the bootstrap winner restores Restorer's
-	// archive (another cluster's: a clone) instead of running initdb.
-	BootstrapFromArchive bool
-	// StandbyCluster: the leader stays in recovery replaying the source
-	// archive (RestoreCommand fetches from it) until the dynamic
-	// configuration sets standby_cluster to false.
-	StandbyCluster bool
-	// ReplicaFromArchive: a new replica restores the newest base backup
-	// of the cluster's own archive and replays archived WAL before it
-	// streams, instead of copying the leader with pg_basebackup (which
-	// stays the fallback). Large databases clone without loading the
-	// primary.
-	ReplicaFromArchive bool
 
 	MaximumLagOnFailover   uint64
 	SyncMode               ha.SyncMode

@@ -51,8 +51,6 @@ func (a *Agent) settings(v leaderelect.ClusterView) ha.Settings {
 	}
 	dyn := v.State.Config
 	s.Paused = dyn.Paused
-	s.FromArchive = c.BootstrapFromArchive
-	s.StandbyCluster = c.StandbyCluster && (dyn.StandbyCluster == nil || *dyn.StandbyCluster)
 	if dyn.MaximumLagOnFailover > 0 {
 		s.MaximumLagOnFailover = uint64(dyn.MaximumLagOnFailover)
 	}
@@ -113,9 +111,12 @@ func (a *Agent) observePostgres(ctx context.Context, v leaderelect.ClusterView) 
 	a.mem.pgStatus = st
 	a.mu.Unlock()
 	fillStatus(&p, st, a.cfg.Member)
-	// A standby cluster's leader keeps slots for its replicas too.
-	if p.Slots, err = a.pg.Slots(ctx); err != nil {
-		a.log.Warn("list replication slots", "error", err)
+	// Only the lock holder keeps slots for the others: a primary, or a
+	// standby cluster's leader, which is in recovery.
+	if !st.InRecovery || v.Lock.Holder == a.cfg.Member {
+		if p.Slots, err = a.pg.Slots(ctx); err != nil {
+			a.log.Warn("list replication slots", "error", err)
+		}
 	}
 	return p
 }

@@ -75,11 +75,18 @@ func runWAL(args []string, stderr io.Writer) int {
 
 // walCommand does the work and maps the outcome to an exit code.
 func walCommand(ctx context.Context, cmd string, args []string, configPath, logLevel string, stderr io.Writer) (int, error) {
-	if handled, err := handoff(ctx, cmd, args); handled {
-		return exitCode(cmd, err), err
-	}
 	if configPath == "" {
-		configPath = env("TENURE_ARCHIVE_CONFIG", archiveConfigFile)
+		configPath = env("TENURE_ARCHIVE_CONFIG", "")
+	}
+	// Only the data directory's own archive (the default config file) is
+	// the agent's: an explicit config may name another cluster's archive,
+	// as a clone's or standby cluster's restore_command does, which the
+	// agent's service would answer from the wrong archive.
+	if configPath == "" {
+		if handled, err := handoff(ctx, cmd, args); handled {
+			return exitCode(cmd, err), err
+		}
+		configPath = archiveConfigFile
 	}
 	cfg, err := wal.LoadConfig(configPath)
 	if err != nil {
@@ -115,7 +122,8 @@ func exitCode(cmd string, err error) int {
 // handoff passes the request to the running agent's WAL service (package
 // walsvc) over its unix socket, which keeps S3 connections warm and
 // uploads ahead of postgres. handled is false when no service answered,
-// and the command then does the work itself: push and fetch are
+// and the command then does the work itself (see walCommand for when it
+// is asked at all): push and fetch are
 // idempotent, so doing it twice is safe. The socket path is relative:
 // postgres runs the commands in the data directory.
 func handoff(ctx context.Context, cmd string, args []string) (handled bool, err error) {

@@ -141,7 +141,7 @@ func (c *cli) backupCreate(ctx context.Context, f *backupFlags, args []string) e
 	took := m.StopTime.Sub(m.StartTime)
 	fmt.Fprintf(c.out, "Backup %s complete: %s (stored %s) in %s, %.0f MiB/s, LSN %s..%s timeline %d\n",
 		m.ID, humanBytes(m.RawSize), humanBytes(m.StoredSize), took.Round(time.Millisecond),
-		float64(m.RawSize)/(1<<20)/max(took.Seconds(), 0.001), m.StartLSN, m.StopLSN, m.StopTimeline)
+		mibPerSec(m.RawSize, took), m.StartLSN, m.StopLSN, m.StopTimeline)
 	return nil
 }
 

@@ -30,15 +30,8 @@ func TestBackupCLI(t *testing.T) {
 		t.Skip("real PostgreSQL and S3")
 	}
 	ctx := context.Background()
-	bin, dir, err := backuptest.BuildAgent()
-	if dir != "" {
-		t.Cleanup(func() { os.RemoveAll(dir) })
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	a := backuptest.NewArchive(t, testenv.StartS3(t))
-	pg, fetch := a.ArchivingPrimary(t, bin)
+	pg, fetch := a.ArchivingPrimary(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", a.S3.AccessKey())
 	t.Setenv("AWS_SECRET_ACCESS_KEY", a.S3.SecretKey())
 	cfg := "--archive-config=" + a.ConfigPath

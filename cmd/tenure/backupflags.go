@@ -45,18 +45,15 @@ func (c *cli) openArchive(ctx context.Context, a archiveFlags) (*archive, error)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	var key []byte
-	if cfg.KeyFile != "" {
-		if key, err = wal.LoadKey(cfg.KeyFile); err != nil {
-			return nil, err
-		}
+	opts, err := cfg.CodecOptions()
+	if err != nil {
+		return nil, err
 	}
 	st, err := wal.OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &archive{cfgPath: path, cfg: cfg, store: st, layout: cfg.Archive,
-		codec: codec.Options{Compression: cfg.Compression, Level: cfg.Level, Key: key}}, nil
+	return &archive{cfgPath: path, cfg: cfg, store: st, layout: cfg.Archive, codec: opts}, nil
 }
 
 // targetFlags are the recovery target of restore and verify.

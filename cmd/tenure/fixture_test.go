@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/leaderelect"
 	"github.com/tenure-pg/tenure/leaderelect/memstore"
 )
@@ -109,14 +110,8 @@ func (f *fixture) run(args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-// eventually polls cond every 10 ms until it holds or 10 s pass.
+// eventually polls cond until it holds or 10 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, what, cond)
 }

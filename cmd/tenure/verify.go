@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tenure-pg/tenure/podagent/pgctl"
 	"github.com/tenure-pg/tenure/walarchive/restore"
 )
 
@@ -97,12 +97,17 @@ func (c *cli) backupVerify(ctx context.Context, f *backupFlags, args []string) e
 		fmt.Fprintln(c.out, "pg_verifybackup: files match the backup manifest")
 	}
 	start := time.Now()
-	state, err := srv.recover(ctx, v.timeout)
+	cd, err := srv.recover(ctx, v.timeout)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errVerify, err)
 	}
-	fmt.Fprintf(c.out, "recovery to %s ended in %s: %s\n", plan.Target, time.Since(start).Round(time.Millisecond), state)
-	if strings.Contains(state, "checksums on") {
+	sums := "checksums off"
+	if cd.DataChecksums {
+		sums = "checksums on"
+	}
+	fmt.Fprintf(c.out, "recovery to %s ended in %s: in production on timeline %d (latest checkpoint %s), %s\n",
+		plan.Target, time.Since(start).Round(time.Millisecond), cd.Timeline, cd.CheckpointLSN, sums)
+	if cd.DataChecksums {
 		if out, err := srv.run(ctx, "pg_checksums", "--check", "-D", srv.dataDir); err != nil {
 			return fmt.Errorf("%w: pg_checksums: %v: %s", errVerify, err, out)
 		}
@@ -174,11 +179,11 @@ func (s *scratchServer) run(ctx context.Context, name string, args ...string) (s
 // in production (recovery reached its target and promoted). PostgreSQL
 // itself fails recovery when WAL runs out before the target. It stops the
 // server cleanly before returning.
-func (s *scratchServer) recover(ctx context.Context, timeout time.Duration) (string, error) {
+func (s *scratchServer) recover(ctx context.Context, timeout time.Duration) (pgctl.Controldata, error) {
 	logPath := filepath.Join(s.dir, "postgres.log")
 	log, err := os.Create(logPath)
 	if err != nil {
-		return "", err
+		return pgctl.Controldata{}, err
 	}
 	defer log.Close()
 	if s.owner != nil {
@@ -188,21 +193,21 @@ func (s *scratchServer) recover(ctx context.Context, timeout time.Duration) (str
 	// backup's own hba rules replaced: this copy is for checking only.
 	hba := filepath.Join(s.dir, "verify_hba.conf")
 	if err := os.WriteFile(hba, []byte("local all all trust\n"), 0o644); err != nil {
-		return "", err
+		return pgctl.Controldata{}, err
 	}
 	cmd := s.command(context.WithoutCancel(ctx), "postgres", "-D", s.dataDir, "-c", "listen_addresses=", "-c", "port=5432",
 		"-c", "unix_socket_directories="+s.dir, "-c", "archive_mode=off", "-c", "hba_file="+hba)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start postgres: %w", err)
+		return pgctl.Controldata{}, fmt.Errorf("start postgres: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	state, err := s.waitProduction(ctx, exited, timeout)
+	cd, err := s.waitProduction(ctx, exited, timeout)
 	if err != nil {
 		_ = cmd.Process.Kill()
 		<-exited
-		return "", fmt.Errorf("%w; postgres log ends:\n%s", err, tail(logPath, 15))
+		return pgctl.Controldata{}, fmt.Errorf("%w; postgres log ends:\n%s", err, tail(logPath, 15))
 	}
 	_ = cmd.Process.Signal(syscall.SIGINT) // fast shutdown
 	select {
@@ -211,48 +216,32 @@ func (s *scratchServer) recover(ctx context.Context, timeout time.Duration) (str
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-	return state, nil
+	return cd, nil
 }
 
-func (s *scratchServer) waitProduction(ctx context.Context, exited <-chan error, timeout time.Duration) (string, error) {
+func (s *scratchServer) waitProduction(ctx context.Context, exited <-chan error, timeout time.Duration) (pgctl.Controldata, error) {
 	deadline := time.After(timeout)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-exited:
-			return "", fmt.Errorf("postgres exited during recovery (%v)", err)
+			return pgctl.Controldata{}, fmt.Errorf("postgres exited during recovery (%v)", err)
 		case <-deadline:
-			return "", fmt.Errorf("recovery did not finish within %v", timeout)
+			return pgctl.Controldata{}, fmt.Errorf("recovery did not finish within %v", timeout)
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return pgctl.Controldata{}, ctx.Err()
 		case <-tick.C:
 		}
 		out, err := s.run(ctx, "pg_controldata", s.dataDir)
 		if err != nil {
 			continue
 		}
-		cd := parseControlData(out)
-		if cd["Database cluster state"] == "in production" {
-			sums := "checksums off"
-			if cd["Data page checksum version"] != "0" {
-				sums = "checksums on"
-			}
-			return fmt.Sprintf("in production on timeline %s (latest checkpoint %s), %s",
-				cd["Latest checkpoint's TimeLineID"], cd["Latest checkpoint location"], sums), nil
+		cd, err := pgctl.ParseControldata(out)
+		if err == nil && cd.State == pgctl.StateInProduction {
+			return cd, nil
 		}
 	}
-}
-
-func parseControlData(out string) map[string]string {
-	m := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok {
-			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	return m
 }
 
 func tail(path string, n int) string {

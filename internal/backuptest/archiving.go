@@ -3,8 +3,6 @@ package backuptest
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,25 +11,6 @@ import (
 	"github.com/tenure-pg/tenure/walarchive/storage/s3store"
 	"github.com/tenure-pg/tenure/walarchive/wal"
 )
-
-// BuildAgent builds tenure-agent into a fresh directory the postgres user
-// can read (postgres runs it as archive_command and restore_command).
-// TestMain calls it; the caller removes the directory.
-func BuildAgent() (bin, dir string, err error) {
-	dir, err = os.MkdirTemp("", "tenure-agent-bin-")
-	if err != nil {
-		return "", "", err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return "", dir, err
-	}
-	bin = filepath.Join(dir, "tenure-agent")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/tenure-pg/tenure/cmd/tenure-agent").CombinedOutput()
-	if err != nil {
-		return "", dir, fmt.Errorf("build tenure-agent: %w\n%s", err, out)
-	}
-	return bin, dir, nil
-}
 
 // WALConfig is the archive as tenure-archive.json describes it (keys from
 // the environment), saved into a directory the postgres user owns.
@@ -50,25 +29,26 @@ func (a *Archive) WALConfig(t testing.TB) (wal.Config, string) {
 	return cfg, path
 }
 
-// AgentCommand is `<env> tenure-agent <sub> --config <cfg> <args>` as
+// agentCommand is `<env> tenure-agent <sub> --config <cfg> <args>` as
 // postgres runs it: the S3 keys reach it through its environment, as the
 // agent's environment reaches postgres in a pod.
-func (a *Archive) AgentCommand(bin, cfgPath, sub, args string) string {
+func (a *Archive) agentCommand(t testing.TB, cfgPath, sub, args string) string {
 	return fmt.Sprintf("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s %s %s --config %s %s",
-		a.S3.AccessKey(), a.S3.SecretKey(), bin, sub, cfgPath, args)
+		a.S3.AccessKey(), a.S3.SecretKey(), testenv.AgentBinary(t), sub, cfgPath, args)
 }
 
 // ArchivingPrimary starts postgres archiving through `tenure-agent
 // wal-push` into a, and returns it with the restore_command that fetches
-// from the same archive.
-func (a *Archive) ArchivingPrimary(t testing.TB, bin string, extra ...string) (*testenv.Postgres, string) {
+// from the same archive. The package's TestMain must call testenv.Main,
+// which removes the agent binary (testenv.AgentBinary) it builds.
+func (a *Archive) ArchivingPrimary(t testing.TB, extra ...string) (*testenv.Postgres, string) {
 	t.Helper()
 	_, cfgPath := a.WALConfig(t)
 	a.ConfigPath = cfgPath
-	push := a.AgentCommand(bin, cfgPath, "wal-push", "%p")
+	push := a.agentCommand(t, cfgPath, "wal-push", "%p")
 	conf := append([]string{"wal_level = replica", "archive_mode = on", "archive_command = '" + push + "'"}, extra...)
 	pg := testenv.StartPostgres(t, testenv.PostgresOptions{ExtraConf: conf})
-	return pg, a.AgentCommand(bin, cfgPath, "wal-fetch", "%f %p")
+	return pg, a.agentCommand(t, cfgPath, "wal-fetch", "%f %p")
 }
 
 // SwitchAndWait ends the current segment and waits until the archiver

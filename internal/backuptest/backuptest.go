@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,9 +141,11 @@ func Exec(ctx context.Context, t testing.TB, dsn string, sqls ...string) {
 // Writer inserts rows into table t(id serial, v text) until stopped, and
 // returns how many it committed.
 type Writer struct {
-	stop chan struct{}
-	done chan int
-	err  error
+	stop      chan struct{}
+	done      chan int
+	err       error
+	committed atomic.Int64
+	exited    chan struct{} // closed when the writing goroutine ends
 }
 
 // StartWriter creates table name and starts inserting one row per commit.
@@ -153,8 +156,9 @@ func StartWriter(ctx context.Context, t testing.TB, dsn, name string) *Writer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Writer{stop: make(chan struct{}), done: make(chan int, 1)}
+	w := &Writer{stop: make(chan struct{}), done: make(chan int, 1), exited: make(chan struct{})}
 	go func() {
+		defer close(w.exited)
 		defer conn.Close(context.Background())
 		n := 0
 		for {
@@ -170,9 +174,30 @@ func StartWriter(ctx context.Context, t testing.TB, dsn, name string) *Writer {
 				return
 			}
 			n++
+			w.committed.Store(int64(n))
 		}
 	}()
 	return w
+}
+
+// Advance waits until the writer has committed n more rows than when it
+// was called, so a test knows writes happened in a phase (before a
+// backup, during it) without guessing a duration.
+func (w *Writer) Advance(t testing.TB, n int) {
+	t.Helper()
+	want := w.committed.Load() + int64(n)
+	deadline := time.Now().Add(30 * time.Second)
+	for w.committed.Load() < want {
+		select {
+		case <-w.exited:
+			t.Fatalf("writer stopped after %d rows: %v", w.committed.Load(), w.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writer committed %d rows in 30s, want %d", w.committed.Load(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Stop ends the writes and returns the number committed.

@@ -35,12 +35,16 @@ func Shared(t testing.TB) *Kube {
 	return shared.kube
 }
 
-// Main runs the tests and then stops the shared apiserver, if one started.
+// Main runs the tests and then stops the shared apiserver, if one started,
+// and removes the agent binary, if one was built (AgentBinary).
 // Use it as the whole TestMain: func TestMain(m *testing.M) { testenv.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
 	if shared.kube != nil {
 		shared.kube.Stop()
+	}
+	if agentBin.dir != "" {
+		os.RemoveAll(agentBin.dir)
 	}
 	os.Exit(code)
 }

@@ -8,6 +8,7 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/leaderelect"
 )
 
@@ -76,13 +77,7 @@ func (m *member) view() leaderelect.ClusterView { return m.store.View() }
 // eventually polls cond until it holds or 15 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 15*time.Second, what, cond)
 }
 
 func mustErr(t *testing.T, what string, err, want error) {

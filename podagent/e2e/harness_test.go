@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,33 +28,9 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var agentBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// buildAgent builds tenure-agent once per test binary into a directory the
-// postgres user can execute from.
-func buildAgent(t testing.TB) string {
-	agentBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "tenure-agent-bin-")
-		if err != nil {
-			agentBin.err = err
-			return
-		}
-		_ = os.Chmod(dir, 0o755)
-		agentBin.path = filepath.Join(dir, "tenure-agent")
-		out, err := exec.Command("go", "build", "-o", agentBin.path, "github.com/tenure-pg/tenure/cmd/tenure-agent").CombinedOutput()
-		if err != nil {
-			agentBin.err = fmt.Errorf("build tenure-agent: %v\n%s", err, out)
-		}
-	})
-	if agentBin.err != nil {
-		t.Fatal(agentBin.err)
-	}
-	return agentBin.path
-}
+// buildAgent is tenure-agent, built once per test binary where the
+// postgres user can execute it.
+func buildAgent(t testing.TB) string { return testenv.AgentBinary(t) }
 
 // agentRules are the rights the agent's ServiceAccount holds: the
 // coordination records, and its pods' labels.

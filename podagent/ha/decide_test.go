@@ -39,8 +39,37 @@ func TestDecide(t *testing.T) {
 			[]Kind{Basebackup}, "cloning"},
 		{"empty member without a leader waits", with(orphan(), func(o *Observation) { o.Postgres = Postgres{Dir: DirEmpty} }),
 			[]Kind{Wait}, "no live leader"},
+		{"uninitialized cluster restoring from an archive races to restore it", with(replicaOf(""), func(o *Observation) {
+			o.Postgres = Postgres{Dir: DirEmpty}
+			o.View.State.Initialize = ""
+			o.View.Lock = leaderelect.LockView{}
+			o.Settings.FromArchive = true
+		}), []Kind{AcquireLock, RestoreArchive}, "racing to bootstrap"},
+		{"archive bootstrap winner holding the lock restores", with(leaderNow(), func(o *Observation) {
+			o.Postgres = Postgres{Dir: DirEmpty}
+			o.View.State.Initialize = ""
+			o.Settings.FromArchive = true
+		}), []Kind{RenewLock, RestoreArchive}, "bootstrap race won"},
 		{"bootstrap winner records its system identifier", with(leaderNow(), func(o *Observation) { o.View.State.Initialize = "" }),
 			[]Kind{RecordInitialize}, ""},
+
+		// Standby cluster.
+		{"standby leader stays in recovery", with(leaderNow(), func(o *Observation) {
+			o.Postgres.InRecovery, o.Postgres.WasPrimary = true, false
+			o.Settings.StandbyCluster = true
+		}), []Kind{Wait}, "standby leader"},
+		{"standby leader keeps slots and its label", with(leaderNow(), func(o *Observation) {
+			o.Postgres.InRecovery, o.Postgres.WasPrimary = true, false
+			o.Postgres.Slots = []string{"b"}
+			o.Label = ""
+			o.Settings.StandbyCluster = true
+		}), []Kind{CreateSlots, Label}, "standby leader"},
+		{"standby cluster turned off promotes its leader", with(leaderNow(), func(o *Observation) {
+			o.Postgres.InRecovery, o.Postgres.WasPrimary = true, false
+		}), []Kind{FenceOthers, Promote, Checkpoint, Label, RecordHistory}, "promoting"},
+		{"standby cluster without a leader: the best replica takes the lock, no promotion", with(orphan(), func(o *Observation) {
+			o.Settings.StandbyCluster = true
+		}), []Kind{AcquireLock}, "no standby leader"},
 
 		// Leader.
 		{"fresh leader, nothing due", with(leaderNow(), func(o *Observation) {}), []Kind{Wait}, "all well"},

@@ -188,7 +188,7 @@ type streamSink struct {
 }
 
 func (s *streamSink) archive(ctx context.Context, name, location string) error {
-	a := catalog.Archive{Name: name, Part: name, Location: location}
+	a := catalog.Archive{Name: name, Location: location}
 	if oid, ok := strings.CutSuffix(name, ".tar"); ok && name != "base.tar" {
 		n, err := strconv.ParseUint(oid, 10, 32)
 		if err != nil {
@@ -202,14 +202,14 @@ func (s *streamSink) archive(ctx context.Context, name, location string) error {
 }
 
 func (s *streamSink) manifest(ctx context.Context) error {
-	return s.next(ctx, catalog.Archive{Name: manifestName, Part: manifestName})
+	return s.next(ctx, catalog.Archive{Name: manifestName})
 }
 
 func (s *streamSink) next(ctx context.Context, a catalog.Archive) error {
 	if err := s.end(nil); err != nil {
 		return err
 	}
-	u, err := startUpload(ctx, s.cfg.Store, s.cfg.Archive.Backup(s.id, a.Part), s.cfg.Codec)
+	u, err := startUpload(ctx, s.cfg.Store, s.cfg.Archive.Backup(s.id, a.Name), s.cfg.Codec)
 	if err != nil {
 		return err
 	}

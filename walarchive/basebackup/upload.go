@@ -23,7 +23,6 @@ import (
 type upload struct {
 	key     string
 	queue   chan []byte
-	pool    *sync.Pool
 	encDone chan error // result of the encoding goroutine
 	putDone chan error // result of Put
 
@@ -44,7 +43,6 @@ func startUpload(ctx context.Context, st storage.Store, key string, opts codec.O
 	u := &upload{
 		key:     key,
 		queue:   make(chan []byte, queueChunks),
-		pool:    &chunkPool,
 		encDone: make(chan error, 1),
 		putDone: make(chan error, 1),
 		sum:     sha256.New(),
@@ -79,7 +77,7 @@ func (u *upload) encode(enc io.WriteCloser, pw *io.PipeWriter) error {
 			_, err = enc.Write(chunk)
 		}
 		b := chunk[:0]
-		u.pool.Put(&b)
+		chunkPool.Put(&b)
 	}
 	if err == nil {
 		err = u.abort
@@ -97,7 +95,7 @@ func (u *upload) encode(enc io.WriteCloser, pw *io.PipeWriter) error {
 // write queues a copy of p.
 func (u *upload) write(p []byte) {
 	for len(p) > 0 {
-		bp := u.pool.Get().(*[]byte)
+		bp := chunkPool.Get().(*[]byte)
 		n := min(len(p), cap(*bp))
 		chunk := append((*bp)[:0], p[:n]...)
 		u.queue <- chunk
@@ -120,12 +118,11 @@ func (u *upload) close(abort error) (archiveInfo, error) {
 	case putErr != nil:
 		return archiveInfo{}, fmt.Errorf("store %s: %w", u.key, putErr)
 	}
-	return archiveInfo{Key: u.key, Raw: u.raw, Stored: u.stored, SHA256: hex.EncodeToString(u.sum.Sum(nil))}, nil
+	return archiveInfo{Raw: u.raw, Stored: u.stored, SHA256: hex.EncodeToString(u.sum.Sum(nil))}, nil
 }
 
 // archiveInfo describes one stored archive.
 type archiveInfo struct {
-	Key    string
 	Raw    int64
 	Stored int64
 	SHA256 string // of the raw bytes

@@ -22,7 +22,7 @@ func meta(id string) catalog.Meta {
 	t, _ := time.Parse(catalog.IDLayout, id)
 	return catalog.Meta{Format: 1, ID: id, Timeline: 1, StopTimeline: 1, StartLSN: 0x2000028, StopLSN: 0x2000100,
 		StartTime: t, StopTime: t.Add(time.Minute), WALSegmentSize: 16 << 20, Compression: "zstd",
-		Archives: []catalog.Archive{{Name: "base.tar", Part: "base.tar", Raw: 10, Stored: 5, SHA256: "ab"}}}
+		Archives: []catalog.Archive{{Name: "base.tar", Raw: 10, Stored: 5, SHA256: "ab"}}}
 }
 
 func put(t *testing.T, st storage.Store, key string) {

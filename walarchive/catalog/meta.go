@@ -68,8 +68,10 @@ type Meta struct {
 // Archive is one stored stream of a backup: a tablespace's tar or the
 // backup manifest.
 type Archive struct {
-	Name string `json:"name"` // as the server named it: base.tar, 16384.tar, backup_manifest
-	Part string `json:"part"` // the part name under the backup (layout.Backup(id, part))
+	// Name is as the server named it (base.tar, 16384.tar,
+	// backup_manifest), and the part name it is stored under
+	// (layout.Backup(id, Name)).
+	Name string `json:"name"`
 	// Tablespace is the OID for a tablespace tar, 0 for base.tar.
 	Tablespace uint32 `json:"tablespace,omitempty"`
 	// Location is the tablespace's directory on the source.

@@ -248,7 +248,7 @@ func TestSourceErrorsPassThrough(t *testing.T) {
 			_, err := decode(obj, o.Key, func(r io.Reader) io.Reader {
 				return io.MultiReader(io.LimitReader(r, at), iotest.ErrReader(outage))
 			})
-			if !errors.Is(err, outage) || isSentinel(err) {
+			if !errors.Is(err, outage) || IsInvalid(err) {
 				t.Errorf("%s: failure at %d: %v, want the source's error only", name, at, err)
 			}
 		}
@@ -317,7 +317,7 @@ func FuzzNewReader(f *testing.F) {
 			}
 			return
 		}
-		if !isSentinel(err) {
+		if !IsInvalid(err) {
 			t.Fatalf("%v wraps no sentinel", err)
 		}
 	})

@@ -72,7 +72,7 @@ func (r *reader) classify(err error) error {
 	if r.rr.err != nil && r.rr.err != io.EOF {
 		return r.rr.err
 	}
-	if isSentinel(err) {
+	if IsInvalid(err) {
 		return err
 	}
 	return fmt.Errorf("decode: %w: %v", ErrChecksum, err)
@@ -114,7 +114,10 @@ func (r *reader) Close() error {
 	return nil
 }
 
-func isSentinel(err error) bool {
+// IsInvalid reports whether err says the object itself is bad or
+// unreadable with the key given (ErrChecksum, ErrFormat, ErrWrongKey,
+// ErrKeyRequired), as opposed to the source failing (an outage).
+func IsInvalid(err error) bool {
 	return errors.Is(err, ErrChecksum) || errors.Is(err, ErrFormat) || errors.Is(err, ErrWrongKey) || errors.Is(err, ErrKeyRequired)
 }
 

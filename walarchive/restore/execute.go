@@ -190,7 +190,7 @@ func fetchAll(ctx context.Context, b catalog.Meta, dirs map[string]string, opts 
 }
 
 func fetchArchive(ctx context.Context, b catalog.Meta, a catalog.Archive, dirs map[string]string, opts Options, done *atomic.Int64) error {
-	key := opts.Archive.Backup(b.ID, a.Part)
+	key := opts.Archive.Backup(b.ID, a.Name)
 	rc, err := openObject(ctx, opts.Store, key, opts.ChunkSize, opts.Parallel)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", a.Name, err)
@@ -238,7 +238,7 @@ func tablespaceLink(b catalog.Meta, dirs map[string]string) func(string) (string
 // fetchManifest writes backup_manifest into the data directory, as
 // pg_basebackup does, so pg_verifybackup can check the restored files.
 func fetchManifest(ctx context.Context, b catalog.Meta, opts Options) error {
-	rc, err := opts.Store.Get(ctx, opts.Archive.Backup(b.ID, b.Manifest.Part))
+	rc, err := opts.Store.Get(ctx, opts.Archive.Backup(b.ID, b.Manifest.Name))
 	if err != nil {
 		return fmt.Errorf("restore manifest: %w", err)
 	}

@@ -21,15 +21,8 @@ func Observe(ctx context.Context, st storage.Store, arch layout.Archive, key []b
 		return Observation{}, err
 	}
 	o := Observation{Backups: list.Complete, Histories: map[uint32][]Switch{}}
-	for info, err := range st.List(ctx, arch.WALPrefix()) {
-		if err != nil {
-			return Observation{}, fmt.Errorf("list WAL: %w", err)
-		}
-		name, ok := arch.WALName(info.Key)
-		if !ok {
-			continue
-		}
-		o.WAL = append(o.WAL, WALFile{Name: name, ModTime: info.ModTime})
+	if o.WAL, err = catalog.ListWAL(ctx, st, arch); err != nil {
+		return Observation{}, err
 	}
 	for _, f := range o.WAL {
 		parsed, err := walname.Parse(f.Name, 0) // history names do not depend on the segment size

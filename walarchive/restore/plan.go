@@ -25,11 +25,8 @@ var (
 	ErrTargetNotReached = errors.New("archive ends before the target")
 )
 
-// WALFile is one object under the archive's WAL prefix.
-type WALFile struct {
-	Name    string
-	ModTime time.Time // when the archive stored it
-}
+// WALFile is one archived WAL file with its storage time.
+type WALFile = catalog.WALFile
 
 // Observation is everything Plan decides from.
 type Observation struct {

@@ -12,21 +12,17 @@ import (
 type walIndex struct {
 	size     walname.Size
 	segments map[walname.Segment]time.Time
-	history  map[uint32]bool
 }
 
 func indexWAL(files []WALFile, segSize uint64) walIndex {
-	ix := walIndex{size: walname.Size(segSize), segments: map[walname.Segment]time.Time{}, history: map[uint32]bool{}}
+	ix := walIndex{size: walname.Size(segSize), segments: map[walname.Segment]time.Time{}}
 	for _, f := range files {
 		parsed, err := walname.Parse(f.Name, ix.size)
 		if err != nil {
 			continue // not a WAL file: recovery will not ask for it either
 		}
-		switch parsed.Kind {
-		case walname.KindSegment:
+		if parsed.Kind == walname.KindSegment {
 			ix.segments[parsed.Segment] = f.ModTime
-		case walname.KindHistory:
-			ix.history[parsed.Segment.Timeline] = true
 		}
 	}
 	return ix

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tenure-pg/tenure/podagent/pgconf"
 )
 
 // DefaultRestoreCommand fetches WAL with the agent (see cmd/tenure-agent).
@@ -19,7 +21,7 @@ const DefaultRestoreCommand = "tenure-agent wal-fetch %f %p"
 func recoverySettings(p Plan, restoreCommand string, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n# tenure restore of backup %s at %s to %s\n", p.Backup.ID, now.UTC().Format(time.RFC3339), p.Target)
-	set := func(k, v string) { fmt.Fprintf(&b, "%s = %s\n", k, quoteConf(v)) }
+	set := func(k, v string) { fmt.Fprintf(&b, "%s = %s\n", k, pgconf.Quote(v)) }
 	set("restore_command", restoreCommand)
 	t := p.Target
 	switch t.Kind {
@@ -55,9 +57,6 @@ func timelineSetting(t Target) string {
 		return word
 	}
 }
-
-// quoteConf quotes a postgresql.conf string value.
-func quoteConf(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
 
 // writeRecovery appends the settings and creates recovery.signal.
 func writeRecovery(dataDir, settings string, owner *Owner) error {

@@ -17,22 +17,7 @@ import (
 	"github.com/tenure-pg/tenure/walarchive/restore"
 )
 
-var agentBin string
-
-func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		bin, dir, err := backuptest.BuildAgent()
-		if dir != "" {
-			defer os.RemoveAll(dir)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		agentBin = bin
-		return m.Run()
-	}())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // marks records where the PITR targets lie: rows "before-X" committed
 // before target X, "after-X" after it.
@@ -54,16 +39,16 @@ func mark(ctx context.Context, t *testing.T, dsn, label string) {
 func TestRestore(t *testing.T) {
 	ctx := context.Background()
 	a := backuptest.NewArchive(t, testenv.StartS3(t))
-	pg, fetch := a.ArchivingPrimary(t, agentBin)
+	pg, fetch := a.ArchivingPrimary(t)
 	dsn := pg.DSN("postgres")
 	backuptest.Exec(ctx, t, dsn, "CREATE TABLE marks (label text PRIMARY KEY)")
 	w := backuptest.StartWriter(ctx, t, dsn, "t")
-	time.Sleep(300 * time.Millisecond) // rows before the backup starts
+	w.Advance(t, 50) // rows before the backup starts
 	b, err := basebackup.Take(ctx, dsn, basebackup.Config{Store: a.Store, Archive: a.Archive, Fast: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // rows after it ends
+	w.Advance(t, 50) // rows after it ends
 	w.Stop(t)
 
 	var m marks

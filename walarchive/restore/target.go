@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tenure-pg/tenure/internal/lsn"
@@ -146,14 +145,4 @@ func (t Target) String() string {
 		return s + " (exclusive)"
 	}
 	return s
-}
-
-// ParseKind reads a Kind's name as the CLI takes it.
-func ParseKind(s string) (Kind, error) {
-	for k := Latest; k <= Name; k++ {
-		if strings.EqualFold(s, k.String()) {
-			return k, nil
-		}
-	}
-	return 0, fmt.Errorf("target kind %q: want latest, immediate, time, lsn, xid or name", s)
 }

@@ -18,14 +18,13 @@ func Observe(ctx context.Context, st storage.Store, arch layout.Archive) (Observ
 	if err != nil {
 		return Observation{}, err
 	}
+	wal, err := catalog.ListWAL(ctx, st, arch)
+	if err != nil {
+		return Observation{}, err
+	}
 	o := Observation{Backups: list.Complete, Incomplete: list.Incomplete}
-	for info, err := range st.List(ctx, arch.WALPrefix()) {
-		if err != nil {
-			return Observation{}, fmt.Errorf("list WAL: %w", err)
-		}
-		if name, ok := arch.WALName(info.Key); ok {
-			o.WAL = append(o.WAL, name)
-		}
+	for _, f := range wal {
+		o.WAL = append(o.WAL, f.Name)
 	}
 	return o, nil
 }

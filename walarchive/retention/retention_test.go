@@ -28,7 +28,7 @@ func backup(daysAgo int, tli uint32, startSeg uint64) catalog.Meta {
 		Format: 1, ID: catalog.NewID(stop.Add(-time.Minute)), Timeline: tli, StopTimeline: tli,
 		StartLSN: lsn.LSN(startSeg*segSize + 0x28), StopLSN: lsn.LSN((startSeg+1)*segSize + 0x100),
 		StartTime: stop.Add(-time.Minute), StopTime: stop, WALSegmentSize: segSize,
-		Archives: []catalog.Archive{{Name: "base.tar", Part: "base.tar"}},
+		Archives: []catalog.Archive{{Name: "base.tar"}},
 	}
 }
 

@@ -70,13 +70,9 @@ func New(cfg Config, store storage.Store, log hclog.Logger) (*Archiver, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	opts := cfg.codecOptions(nil)
-	if cfg.KeyFile != "" {
-		key, err := LoadKey(cfg.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		opts.Key = key
+	opts, err := cfg.CodecOptions()
+	if err != nil {
+		return nil, err
 	}
 	return &Archiver{cfg: cfg, store: store, log: log, opts: opts,
 		slots: make(chan struct{}, cfg.Concurrency), now: time.Now}, nil

@@ -115,6 +115,19 @@ func (c Config) codecOptions(key []byte) codec.Options {
 	return codec.Options{Compression: c.Compression, Level: c.Level, Key: key}
 }
 
+// CodecOptions are the options objects of this archive are written and
+// read with, the encryption key loaded from KeyFile when one is set.
+func (c Config) CodecOptions() (codec.Options, error) {
+	var key []byte
+	if c.KeyFile != "" {
+		var err error
+		if key, err = LoadKey(c.KeyFile); err != nil {
+			return codec.Options{}, err
+		}
+	}
+	return c.codecOptions(key), nil
+}
+
 // LoadConfig reads a JSON config, applies Default and validates it.
 // Unknown fields are refused, so a misspelt setting, or an S3 key pasted
 // into the file, fails loudly instead of being ignored.
@@ -143,7 +156,7 @@ func (c Config) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("save archive config: %w", err)
 	}
-	if err := writeFileAtomic(path, append(b, '\n'), 0o644); err != nil {
+	if err := writeAtomic(path, bytes.NewReader(append(b, '\n')), 0o644, -1); err != nil {
 		return fmt.Errorf("save archive config: %w", err)
 	}
 	return nil

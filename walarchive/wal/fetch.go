@@ -47,17 +47,19 @@ func (a *Archiver) Fetch(ctx context.Context, name, dest string) (err error) {
 	if file.Kind == walname.KindSegment || file.Kind == walname.KindPartial {
 		want = int64(a.cfg.SegmentSize)
 	}
-	if err := writeVerified(dest, dec, want); err != nil {
+	if err := writeAtomic(dest, dec, 0o600, want); err != nil {
 		return errorf("fetch", name, err)
 	}
 	return nil
 }
 
-// writeVerified copies r to a temporary file beside dest and renames it
-// to dest once r ended cleanly with want bytes (any number if want < 0).
-func writeVerified(dest string, r io.Reader, want int64) (err error) {
-	dir := filepath.Dir(dest)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".tenure-*")
+// writeAtomic copies r to a temporary file beside path and, once r ended
+// cleanly with want bytes (any number if want < 0), gives it mode, syncs
+// it, renames it over path and syncs the directory: readers see the old
+// file or the whole new one, and a crash leaves no partial file at path.
+func writeAtomic(path string, r io.Reader, mode os.FileMode, want int64) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tenure-*")
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func writeVerified(dest string, r io.Reader, want int64) (err error) {
 	if want >= 0 && n != want {
 		return fmt.Errorf("archived segment is %d bytes, want the segment size %d (check segmentSize)", n, want)
 	}
-	if err = tmp.Chmod(0o600); err != nil {
+	if err = tmp.Chmod(mode); err != nil {
 		return err
 	}
 	if err = tmp.Sync(); err != nil {
@@ -83,7 +85,7 @@ func writeVerified(dest string, r io.Reader, want int64) (err error) {
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp.Name(), dest); err != nil {
+	if err = os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
 	return syncDir(dir)

@@ -18,32 +18,7 @@ import (
 	"github.com/tenure-pg/tenure/walarchive/walname"
 )
 
-// agentBin is tenure-agent built by TestMain into a directory the
-// postgres user can read, because postgres runs it as archive_command.
-var agentBin string
-
-func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "tenure-agent-bin-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		if err := os.Chmod(dir, 0o755); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		bin := filepath.Join(dir, "tenure-agent")
-		out, err := exec.Command("go", "build", "-o", bin, "github.com/tenure-pg/tenure/cmd/tenure-agent").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "build tenure-agent: %v\n%s", err, out)
-			return 1
-		}
-		agentBin = bin
-		return m.Run()
-	}())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // archivingPG starts postgres archiving through `tenure-agent wal-push`
 // into s's bucket. S3 keys reach the command through its environment, as
@@ -56,7 +31,7 @@ func archivingPG(t *testing.T, s s3Setup) (*testenv.Postgres, string) {
 		t.Fatal(err)
 	}
 	cmd := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s %s wal-push --config %s %%p",
-		s.srv.AccessKey(), s.srv.SecretKey(), agentBin, cfgPath)
+		s.srv.AccessKey(), s.srv.SecretKey(), testenv.AgentBinary(t), cfgPath)
 	pg := testenv.StartPostgres(t, testenv.PostgresOptions{ExtraConf: []string{
 		"wal_level = replica", "archive_mode = on", "archive_command = '" + cmd + "'",
 		"wal_keep_size = '2GB'", "max_wal_size = '2GB'", "checkpoint_timeout = '30min'",
@@ -255,7 +230,7 @@ func checkCommands(t *testing.T, s s3Setup, pg *testenv.Postgres, cfgPath, name 
 	t.Helper()
 	dir := t.TempDir()
 	command := func(args ...string) (int, string) {
-		cmd := exec.CommandContext(t.Context(), agentBin, args...)
+		cmd := exec.CommandContext(t.Context(), testenv.AgentBinary(t), args...)
 		cmd.Dir = dir
 		cmd.Env = []string{"AWS_ACCESS_KEY_ID=" + s.srv.AccessKey(), "AWS_SECRET_ACCESS_KEY=" + s.srv.SecretKey()}
 		out, err := cmd.CombinedOutput()

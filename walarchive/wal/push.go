@@ -164,10 +164,8 @@ func (a *Archiver) sameAsArchived(ctx context.Context, key, path string) (bool, 
 }
 
 func undecodable(err error) (bool, string, error) {
-	for _, s := range []error{codec.ErrChecksum, codec.ErrFormat, codec.ErrWrongKey, codec.ErrKeyRequired} {
-		if errors.Is(err, s) {
-			return false, "archived copy unreadable: " + err.Error(), nil
-		}
+	if codec.IsInvalid(err) {
+		return false, "archived copy unreadable: " + err.Error(), nil
 	}
 	return false, "", err
 }

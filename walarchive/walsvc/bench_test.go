@@ -69,7 +69,7 @@ func (a *timed) p99() time.Duration {
 func BenchmarkWALPush(b *testing.B) {
 	srv := testenv.StartS3(b)
 	pg, conn := archivingPostgres(b)
-	agent := agentBinary(b, pg.Dir)
+	agent := testenv.AgentBinary(b)
 	scale := envInt(b, "TENURE_BENCH_SCALE", 40)
 	rtt := time.Duration(envInt(b, "TENURE_BENCH_RTT_MS", 0)) * time.Millisecond
 	var last archiver
@@ -132,17 +132,6 @@ func benchStandalone(b *testing.B, srv *testenv.S3, pg *testenv.Postgres, conn *
 	took := time.Since(began)
 	mb := float64(len(segs)) * float64(walname.DefaultSize) / (1 << 20)
 	fmt.Printf("RESULT wal-push segments=%d mb_per_s=%.1f mode=standalone\n", len(segs), mb/took.Seconds())
-}
-
-// agentBinary builds tenure-agent where the postgres user can run it.
-func agentBinary(b *testing.B, dir string) string {
-	b.Helper()
-	bin := filepath.Join(dir, "tenure-agent")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/tenure-pg/tenure/cmd/tenure-agent").CombinedOutput()
-	if err != nil {
-		b.Fatalf("build tenure-agent: %v: %s", err, out)
-	}
-	return bin
 }
 
 // makeBacklog runs pgbench -i and switches WAL, returning the complete

@@ -35,6 +35,10 @@ type prefetcher struct {
 	flights map[string]*flight // downloads into the spool, by name
 	gen     uint64             // bumped by clear: older downloads are stale
 	idle    *time.Timer
+	// asked is the newest segment postgres has requested (zero before the
+	// first). Replay only moves forward, so a prefetch of it or of an
+	// older one would download what was already handed over.
+	asked walname.Segment
 }
 
 // flight is one download into the spool; done closes when it ends.
@@ -55,6 +59,7 @@ func (p *prefetcher) start(ctx context.Context) error {
 	defer p.mu.Unlock()
 	p.bg = ctx
 	p.gen++
+	p.asked = walname.Segment{}
 	if err := os.RemoveAll(p.spool); err != nil {
 		return fmt.Errorf("empty prefetch spool: %w", err)
 	}
@@ -86,6 +91,11 @@ func (p *prefetcher) request(ctx context.Context, name string, f walname.File, d
 		return p.direct(ctx, name, dest)
 	}
 	p.touch()
+	p.mu.Lock()
+	if f.Segment.Timeline != p.asked.Timeline || f.Segment.No > p.asked.No {
+		p.asked = f.Segment
+	}
+	p.mu.Unlock()
 	hit, err := p.take(ctx, name, dest)
 	if err != nil {
 		return err
@@ -148,7 +158,7 @@ func (p *prefetcher) schedule(seg walname.Segment) {
 				return
 			}
 			name := next.Name(p.cfg.SegmentSize)
-			fl := p.claim(name)
+			fl := p.claim(name, next)
 			if fl == nil {
 				continue
 			}
@@ -173,11 +183,16 @@ func (p *prefetcher) schedule(seg walname.Segment) {
 	})
 }
 
-// claim registers a download of name unless one runs or the spool has it.
-func (p *prefetcher) claim(name string) *flight {
+// claim registers a download of seg (named name) unless one runs, the
+// spool has it, or postgres already asked for it or a later segment: a
+// window scheduled a while ago may run after replay moved past it.
+func (p *prefetcher) claim(name string, seg walname.Segment) *flight {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.flights[name] != nil {
+		return nil
+	}
+	if seg.Timeline == p.asked.Timeline && seg.No <= p.asked.No {
 		return nil
 	}
 	if _, err := os.Lstat(filepath.Join(p.spool, name)); err == nil {
@@ -278,5 +293,6 @@ func (p *prefetcher) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.gen++
+	p.asked = walname.Segment{} // a later recovery may start anywhere
 	p.removeSpooled(func(walname.Segment) bool { return true })
 }

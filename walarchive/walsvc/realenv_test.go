@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	if op := os.Getenv(clientEnv); op != "" {
 		os.Exit(runClient(op, os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	testenv.Main(m)
 }
 
 // runClient is what `tenure-agent wal-push %p` does with a running agent,
