@@ -100,6 +100,11 @@ type Config struct {
 	FailsafeMode         bool              `json:"failsafe_mode,omitempty"`
 	Paused               bool              `json:"pause,omitempty"`
 	Parameters           map[string]string `json:"parameters,omitempty"`
+	// StandbyCluster overrides the agents' standby-cluster setting (their
+	// --standby-of flag): false promotes a standby cluster's leader, for
+	// good, making the cluster independent of its source; nil leaves the
+	// flag in charge.
+	StandbyCluster *bool `json:"standby_cluster,omitempty"`
 }
 
 // Switchover is a requested change of leader. With ScheduledAt zero it is

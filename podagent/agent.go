@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/utils/clock"
@@ -32,6 +33,7 @@ type Agent struct {
 	http  *http.Client          // for peers' REST APIs
 	wake  chan struct{}
 	token string // bearer token for peers' failsafe endpoint
+	arch  *archiving // nil without archives
 
 	stopping atomic.Bool
 	// execMu serialises the loop's actions and the REST commands that touch
@@ -74,7 +76,19 @@ func New(cfg Config, store *leaderelect.Store, pg *pgctl.Instance, kube kubernet
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("agent config: %w", err)
 	}
+	arch, err := newArchiving(cfg.DataDir, cfg.Archive, log)
+	if err != nil {
+		return nil, fmt.Errorf("agent config: %w", err)
+	}
+	archiveCmd, restoreCmd := arch.commands()
+	if cfg.ArchiveCommand == "" {
+		cfg.ArchiveCommand = archiveCmd
+	}
+	if cfg.RestoreCommand == "" {
+		cfg.RestoreCommand = restoreCmd
+	}
 	return &Agent{
+		arch:  arch,
 		cfg:   cfg,
 		log:   log,
 		clock: clock.RealClock{},
@@ -116,6 +130,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	gctx, stopGuard := context.WithCancel(ctx)
 	defer stopGuard()
 	go a.guard(gctx)
+	go a.arch.run(gctx)
 	for {
 		o := a.observe(ctx)
 		d := ha.Decide(o)
@@ -240,6 +255,10 @@ func (a *Agent) Snapshot() api.Snapshot {
 }
 
 func (a *Agent) apiToken() string { return a.token }
+
+// Collectors are the agent's Prometheus collectors besides the REST
+// API's own series: the WAL archive's and its service's.
+func (a *Agent) Collectors() []prometheus.Collector { return a.arch.collectors(a.cfg.DataDir) }
 
 // Handler serves the REST API: the agent's own peer endpoint (/failsafe)
 // and everything else from the api package's handler.

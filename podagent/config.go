@@ -54,6 +54,10 @@ type Config struct {
 	// of a former primary (--restore-target-wal). See package walarchive.
 	ArchiveCommand string
 	RestoreCommand string
+	// Archive connects the agent to WAL archives: its own (archiving, the
+	// WAL service, replicas from backups) and a source to clone or follow.
+	// ArchiveCommand and RestoreCommand default to the own archive's.
+	Archive ArchiveConfig
 
 	MaximumLagOnFailover   uint64
 	SyncMode               ha.SyncMode
@@ -126,6 +130,9 @@ func (c Config) Validate() error {
 	}
 	if c.SyncNodeCount < 1 {
 		bad("synchronous node count %d must be at least 1", c.SyncNodeCount)
+	}
+	if err := c.Archive.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Superuser == "" || c.ReplicationUser == "" {
 		bad("superuser and replication user must be named")

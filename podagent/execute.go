@@ -55,7 +55,7 @@ func (a *Agent) do(ctx context.Context, o ha.Observation, act ha.Action) error {
 		return nil
 	case ha.AcquireLock, ha.RenewLock, ha.ReleaseLock, ha.HandOver:
 		return a.lockStep(ctx, act)
-	case ha.InitDB, ha.Basebackup, ha.Reclone, ha.Rewind, ha.RecordInitialize:
+	case ha.InitDB, ha.RestoreArchive, ha.Basebackup, ha.Reclone, ha.Rewind, ha.RecordInitialize:
 		return a.dataStep(ctx, act)
 	case ha.StartPrimary, ha.StartReplica, ha.Follow, ha.Promote, ha.Demote, ha.StopPostgres, ha.AwaitCandidate:
 		return a.processStep(ctx, o, act)
@@ -69,6 +69,8 @@ func (a *Agent) do(ctx context.Context, o ha.Observation, act ha.Action) error {
 		return a.stateStep(ctx, o, act)
 	case ha.Checkpoint:
 		return a.pg.Checkpoint(ctx)
+	case ha.FinishRestore:
+		return a.finishRestore(ctx)
 	}
 	return fmt.Errorf("no executor for %s", act.Kind)
 }
@@ -118,10 +120,18 @@ func (a *Agent) dataStep(ctx context.Context, act ha.Action) error {
 	case ha.InitDB:
 		a.setState("initializing new cluster")
 		return a.pg.InitDB(ctx, pgctl.InitOptions{})
+	case ha.RestoreArchive:
+		a.setState("restoring from the archive")
+		stop := a.keepLock(ctx)
+		defer stop()
+		return a.restoreSource(ctx)
 	case ha.RecordInitialize:
 		return a.store.Initialize(ctx, act.Member)
 	case ha.Basebackup:
 		a.setState("creating replica")
+		if ok, err := a.replicaFromArchive(ctx); ok || err != nil {
+			return err
+		}
 		return a.pg.Basebackup(ctx, pgctl.BasebackupOptions{ConnString: a.cloneConn(act.Member), CheckpointFast: true})
 	case ha.Reclone:
 		a.setState("creating replica")
@@ -214,6 +224,9 @@ func (a *Agent) render(standby *pgconf.Standby) (pgconf.Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("render configuration: %w", err)
 	}
+	if err := a.arch.saveOwnConfig(a.pg.DataDir()); err != nil {
+		return res, fmt.Errorf("render configuration: %w", err)
+	}
 	return res, nil
 }
 
@@ -233,6 +246,34 @@ func (a *Agent) standbyOf(leader string) *pgconf.Standby {
 	s := &pgconf.Standby{PrimarySlotName: pgconf.SlotName(a.cfg.Member)}
 	if leader != "" {
 		s.PrimaryConnInfo = a.connTo(leader, a.cfg.ReplicationUser, "")
+	} else if a.settings(a.store.View()).StandbyCluster {
+		// A standby cluster's leader replays the source's archive.
+		s.RestoreCommand = a.arch.sourceRestoreCommand()
 	}
 	return s
+}
+
+// keepLock renews the lock every RetryPeriod until the returned function
+// is called: a bootstrap from the archive takes as long as the download,
+// far beyond the TTL, and no postgres runs meanwhile, so holding the lock
+// through it is safe and keeps the others from bootstrapping too.
+func (a *Agent) keepLock(ctx context.Context) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.clock.After(a.cfg.RetryPeriod):
+			}
+			rctx, rcancel := context.WithTimeout(ctx, lockStepTimeout)
+			if _, err := a.store.Renew(rctx); err != nil {
+				a.log.Warn("renew the lock while restoring", "error", err)
+			}
+			rcancel()
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/tenure-pg/tenure/podagent/api"
 	"github.com/tenure-pg/tenure/podagent/ha"
 	"github.com/tenure-pg/tenure/podagent/pgctl"
+	"github.com/tenure-pg/tenure/walarchive/restore"
 )
 
 // observe takes one observation. Errors become facts (postgres not
@@ -48,8 +49,10 @@ func (a *Agent) settings(v leaderelect.ClusterView) ha.Settings {
 		MaximumLagOnFailover: c.MaximumLagOnFailover, SyncMode: c.SyncMode, SyncNodeCount: c.SyncNodeCount,
 		FailsafeMode: c.FailsafeMode, NoFailover: c.Tags.NoFailover, FailoverPriority: c.Tags.FailoverPriority,
 		RecloneOnRewindFailure: c.RecloneOnRewindFailure, InPod: a.kube != nil,
+		FromArchive: c.Archive.Source != nil,
 	}
 	dyn := v.State.Config
+	s.StandbyCluster = c.Archive.StandbyCluster && (dyn.StandbyCluster == nil || *dyn.StandbyCluster)
 	s.Paused = dyn.Paused
 	if dyn.MaximumLagOnFailover > 0 {
 		s.MaximumLagOnFailover = uint64(dyn.MaximumLagOnFailover)
@@ -77,6 +80,9 @@ func (a *Agent) observePostgres(ctx context.Context, v leaderelect.ClusterView) 
 	}[dir]
 	if p.Dir != ha.DirInitialized {
 		return p
+	}
+	if p.Restoring, err = restore.HasRecoverySettings(a.cfg.DataDir); err != nil {
+		a.log.Warn("inspect recovery settings", "error", err)
 	}
 	running := a.pg.Running()
 	a.mu.Lock()

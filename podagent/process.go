@@ -58,6 +58,9 @@ func (a *Agent) startPrimary(ctx context.Context) error {
 	if err := a.pg.Start(sctx); err != nil {
 		return err
 	}
+	if st, err := a.pg.Status(ctx); err == nil && st.InRecovery {
+		return nil // a restored backup recovering to its target: read-only until it promotes itself
+	}
 	return a.pg.EnsureRole(ctx, a.cfg.ReplicationUser, "", true)
 }
 

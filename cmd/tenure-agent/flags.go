@@ -1,14 +1,18 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/tenure-pg/tenure/podagent"
 	"github.com/tenure-pg/tenure/podagent/ha"
+	"github.com/tenure-pg/tenure/walarchive/restore"
+	"github.com/tenure-pg/tenure/walarchive/wal"
 )
 
 type options struct {
@@ -61,6 +65,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&c.Tags.FailoverPriority, "failover-priority", 0, "tie-break preference among equally caught-up candidates")
 	fs.BoolVar(&c.TrustLoopback, "trust-loopback", false, "trust 127.0.0.0/8 in pg_hba (local runs, tests)")
 	params := fs.String("pg-params", "", "comma-separated postgresql.conf parameters name=value")
+	archiveConfig := fs.String("archive-config", env("TENURE_ARCHIVE", ""),
+		"this cluster's WAL archive (JSON, see walarchive/wal.Config; TENURE_ARCHIVE): archiving, restore_command, replicas from backups")
+	sourceConfig := fs.String("bootstrap-from", env("TENURE_BOOTSTRAP_FROM", ""),
+		"another cluster's WAL archive (JSON) to create this cluster from instead of initdb: a clone (TENURE_BOOTSTRAP_FROM)")
+	fs.BoolVar(&c.Archive.StandbyCluster, "standby-cluster", false,
+		"follow the --bootstrap-from archive continuously; `tenure edit-config --set standby_cluster=false` promotes")
+	var target restore.TargetFlags
+	target.Register(fs, "clone-target-")
+	fs.Int64Var(&c.Archive.ReplicaMinSize, "replica-from-archive-min-size", podagent.DefaultReplicaMinSize,
+		"build a new replica from the archive's newest base backup when it holds at least this many bytes (-1: never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level")
 	fs.BoolVar(&o.logJSON, "log-json", false, "JSON logs")
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +99,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if c.Parameters, err = parseParams(*params); err != nil {
 		return o, err
 	}
+	if err := archiveFlags(&c.Archive, *archiveConfig, *sourceConfig, &target); err != nil {
+		return o, err
+	}
 	o.cfg = c
 	return o, c.Validate()
 }
@@ -102,4 +119,40 @@ func parseParams(s string) (map[string]string, error) {
 		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
+}
+
+// archiveFlags loads the archive configurations the flags name.
+func archiveFlags(a *podagent.ArchiveConfig, own, source string, target *restore.TargetFlags) error {
+	if own == "" && source == "" {
+		if a.StandbyCluster {
+			return errors.New("--standby-cluster needs --bootstrap-from")
+		}
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("locate the tenure-agent executable for archive_command: %w", err)
+	}
+	a.Agent = exe
+	if own != "" {
+		cfg, err := wal.LoadConfig(own)
+		if err != nil {
+			return fmt.Errorf("--archive-config: %w", err)
+		}
+		a.Own = &cfg
+	}
+	if source != "" {
+		if a.SourcePath, err = filepath.Abs(source); err != nil {
+			return fmt.Errorf("--bootstrap-from: %w", err)
+		}
+		cfg, err := wal.LoadConfig(a.SourcePath)
+		if err != nil {
+			return fmt.Errorf("--bootstrap-from: %w", err)
+		}
+		a.Source = &cfg
+	}
+	if a.Target, err = target.Target(restore.Latest); err != nil {
+		return err
+	}
+	return nil
 }

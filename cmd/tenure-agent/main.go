@@ -120,6 +120,7 @@ func assemble(ctx context.Context, o options, log hclog.Logger) (*podagent.Agent
 	}
 	acfg := api.DefaultConfig()
 	acfg.Listen, acfg.Token = cfg.APIListen, cfg.APIToken
+	acfg.Collectors = agent.Collectors()
 	srv, err := api.New(acfg, agent, agent, log.Named("api"))
 	if err != nil {
 		return nil, nil, err

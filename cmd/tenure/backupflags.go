@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/tenure-pg/tenure/internal/lsn"
 	"github.com/tenure-pg/tenure/walarchive/codec"
 	"github.com/tenure-pg/tenure/walarchive/layout"
 	"github.com/tenure-pg/tenure/walarchive/restore"
@@ -57,59 +56,14 @@ func (c *cli) openArchive(ctx context.Context, a archiveFlags) (*archive, error)
 }
 
 // targetFlags are the recovery target of restore and verify.
-type targetFlags struct {
-	time, lsn, name, timeline, action string
-	xid                               uint64
-	immediate, exclusive              bool
-}
+type targetFlags struct{ restore.TargetFlags }
 
-func (t *targetFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.time, "target-time", "", "recover to this time (RFC 3339, e.g. 2026-11-23T10:15:00Z)")
-	fs.StringVar(&t.lsn, "target-lsn", "", "recover to this WAL position (e.g. 0/3000060)")
-	fs.Uint64Var(&t.xid, "target-xid", 0, "recover to this transaction ID")
-	fs.StringVar(&t.name, "target-name", "", "recover to this restore point (pg_create_restore_point)")
-	fs.BoolVar(&t.immediate, "target-immediate", false, "stop as soon as the backup is consistent")
-	fs.BoolVar(&t.exclusive, "exclusive", false, "stop just before the target instead of just after it")
-	fs.StringVar(&t.timeline, "target-timeline", "latest", "latest, current or a timeline number")
-	fs.StringVar(&t.action, "target-action", "promote", "at the target: promote or pause")
-}
+func (t *targetFlags) register(fs *flag.FlagSet) { t.Register(fs, "target-") }
 
-// target builds the Target; no target flag means latest (or def).
+// target builds the Target; no target flag means def.
 func (t *targetFlags) target(def restore.Kind) (restore.Target, error) {
-	tg := restore.Target{Kind: def, Exclusive: t.exclusive, Timeline: t.timeline, Action: restore.Action(t.action)}
-	set := 0
-	if t.time != "" {
-		ts, err := time.Parse(time.RFC3339Nano, t.time)
-		if err != nil {
-			return tg, usagef("--target-time %q: want RFC 3339 (2026-11-23T10:15:00Z)", t.time)
-		}
-		tg.Kind, tg.Time = restore.Time, ts
-		set++
-	}
-	if t.lsn != "" {
-		l, err := lsn.Parse(t.lsn)
-		if err != nil {
-			return tg, usagef("--target-lsn: %v", err)
-		}
-		tg.Kind, tg.LSN = restore.LSN, l
-		set++
-	}
-	if t.xid != 0 {
-		tg.Kind, tg.XID = restore.XID, t.xid
-		set++
-	}
-	if t.name != "" {
-		tg.Kind, tg.Name = restore.Name, t.name
-		set++
-	}
-	if t.immediate {
-		tg.Kind = restore.Immediate
-		set++
-	}
-	if set > 1 {
-		return tg, usagef("give at most one of --target-time, --target-lsn, --target-xid, --target-name, --target-immediate")
-	}
-	if err := tg.Validate(); err != nil {
+	tg, err := t.Target(def)
+	if err != nil {
 		return tg, usagef("%v", err)
 	}
 	return tg, nil

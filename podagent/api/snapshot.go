@@ -41,6 +41,42 @@ type Snapshot struct {
 	Now time.Time
 	// TTL is the lease TTL.
 	TTL time.Duration
+	// Archive is the WAL archive's state; nil when archiving is off.
+	Archive *ArchiveInfo
+}
+
+// ArchiveInfo is the WAL archive's state as this member's agent saw it:
+// files pushed through it (its WAL service, which postgres's
+// archive_command hands off to), and the backlog postgres waits on.
+type ArchiveInfo struct {
+	LastArchived   string `json:"last_archived_wal,omitempty"`
+	LastArchivedAt string `json:"last_archived_time,omitempty"` // RFC 3339
+	LastFailed     string `json:"last_failed_wal,omitempty"`
+	LastFailedAt   string `json:"last_failed_time,omitempty"`
+	LastError      string `json:"last_error,omitempty"`
+	Archived       uint64 `json:"archived_count"`
+	Failed         uint64 `json:"failed_count"`
+	Fetched        uint64 `json:"fetched_count"`
+	FetchFailed    uint64 `json:"fetch_failed_count"`
+	ArchivedBytes  uint64 `json:"archived_bytes"`
+	StoredBytes    uint64 `json:"stored_bytes"`
+	// ReadyFiles and ReadyBytes are the archiving lag: files postgres has
+	// marked ready that are not archived yet.
+	ReadyFiles int    `json:"ready_files"`
+	ReadyBytes uint64 `json:"ready_bytes"`
+	// Backup is the scheduled base backups' state, when scheduled.
+	Backup *BackupInfo `json:"backup,omitempty"`
+}
+
+// BackupInfo is the base backup schedule's state.
+type BackupInfo struct {
+	Schedule      string `json:"schedule"`
+	LastBackup    string `json:"last_backup_id,omitempty"`
+	LastSuccessAt string `json:"last_success_time,omitempty"`
+	LastFailureAt string `json:"last_failure_time,omitempty"`
+	LastError     string `json:"last_error,omitempty"`
+	NextAt        string `json:"next_time,omitempty"`
+	Running       bool   `json:"running"`
 }
 
 // StateRunning is the State of a healthy member.

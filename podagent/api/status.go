@@ -79,6 +79,8 @@ type TenureInfo struct {
 	FailoverPriority int    `json:"failover_priority"`
 	NoFailover       bool   `json:"nofailover"`
 	NoSync           bool   `json:"nosync"`
+	// Archive is the WAL archive's state (omitted when archiving is off).
+	Archive *ArchiveInfo `json:"archive,omitempty"`
 }
 
 // postmasterTimeLayout is how Patroni prints pg_postmaster_start_time().
@@ -109,6 +111,7 @@ func statusOf(s Snapshot, version string) Status {
 			FailoverPriority: s.Tags.FailoverPriority,
 			NoFailover:       s.Tags.NoFailover,
 			NoSync:           s.Tags.NoSync,
+			Archive:          s.Archive,
 		},
 	}
 	if !pg.PostmasterStart.IsZero() {

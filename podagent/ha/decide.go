@@ -123,6 +123,9 @@ func lead(o Observation) Decision {
 	if renewDue(o) {
 		actions = append(actions, act(RenewLock, "renewal due"))
 	}
+	if pg.Restoring {
+		return restoring(o, actions)
+	}
 	if o.View.State.Initialize == "" && pg.SystemID != "" {
 		actions = append(actions, Action{Kind: RecordInitialize, Member: pg.SystemID, Reason: "record the new cluster's system identifier"})
 	}
@@ -165,6 +168,28 @@ func lead(o Observation) Decision {
 	}
 	d.Soon = soon
 	return d
+}
+
+// restoring is the leader of a clone while postgres recovers the
+// restored backup to its target. The cluster is recorded as initialized
+// only once that is done, so the other members wait to clone it rather
+// than copy a half-recovered server.
+func restoring(o Observation, actions []Action) Decision {
+	pg := o.Postgres
+	switch {
+	case !pg.Running:
+		// Without standby settings: recovery.signal and the restore's
+		// target make postgres recover, then promote itself.
+		return decide("leader: recovering the restored backup to its target",
+			append(actions, act(StartPrimary, "recover the restored backup"))...)
+	case pg.InRecovery:
+		if len(actions) == 0 {
+			return wait("leader: recovering the restored backup to its target")
+		}
+		return decide("leader: recovering the restored backup to its target", actions...)
+	}
+	return decide("leader: recovery of the restored backup finished",
+		append(actions, act(FinishRestore, "postgres reached the target and promoted itself"))...)
 }
 
 // promotion is fence, promote, label, history: in that order, so that no

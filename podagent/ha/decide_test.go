@@ -53,6 +53,24 @@ func TestDecide(t *testing.T) {
 		{"bootstrap winner records its system identifier", with(leaderNow(), func(o *Observation) { o.View.State.Initialize = "" }),
 			[]Kind{RecordInitialize}, ""},
 
+		// Clone recovering its restored backup to the target.
+		{"clone leader starts the restored backup to recover it", with(leaderNow(), func(o *Observation) {
+			o.Postgres = Postgres{Dir: DirInitialized, SystemID: "7001", Restoring: true}
+			o.View.State.Initialize = ""
+		}), []Kind{StartPrimary}, "recovering the restored backup"},
+		{"clone leader never promotes during its recovery, nor records the cluster", with(leaderNow(), func(o *Observation) {
+			o.Postgres.InRecovery, o.Postgres.WasPrimary, o.Postgres.Restoring = true, false, true
+			o.View.State.Initialize = ""
+		}), []Kind{Wait}, "recovering the restored backup"},
+		{"clone leader finishes the restore once postgres promoted itself", with(leaderNow(), func(o *Observation) {
+			o.Postgres.Restoring = true
+			o.View.State.Initialize = ""
+		}), []Kind{FinishRestore}, "finished"},
+		{"others wait while the clone recovers", with(replicaOf("a"), func(o *Observation) {
+			o.Postgres = Postgres{Dir: DirEmpty}
+			o.View.State.Initialize = ""
+		}), []Kind{Wait}, "a is bootstrapping"},
+
 		// Standby cluster.
 		{"standby leader stays in recovery", with(leaderNow(), func(o *Observation) {
 			o.Postgres.InRecovery, o.Postgres.WasPrimary = true, false

@@ -56,6 +56,11 @@ type Postgres struct {
 	// RewindFailed is set once pg_rewind against the current leader has
 	// failed for good (the executor remembers it until the leader changes).
 	RewindFailed bool
+	// Restoring: the data directory was restored from an archive to a
+	// target (a clone) and its recovery is not finished off yet. Postgres
+	// promotes itself on reaching the target; nobody may promote it
+	// earlier, which would cut the recovery short.
+	Restoring bool
 }
 
 // Position is the WAL position members are ranked by: what a member has

@@ -43,6 +43,12 @@ type Options struct {
 	Tablespaces map[uint32]string
 	// RestoreCommand for recovery; default DefaultRestoreCommand.
 	RestoreCommand string
+	// Standby restores a standby instead: standby.signal and no recovery
+	// settings at all, because the caller's configuration supplies
+	// restore_command and primary_conninfo (the agent building a replica,
+	// or a standby cluster's leader, from the archive). The target must
+	// be Latest: a standby never stops replaying.
+	Standby bool
 	Owner          *Owner // nil: files belong to the current user
 	// Parallel is how many chunks of ChunkSize each archive downloads at
 	// once (default 4 and 16 MiB).
@@ -80,6 +86,9 @@ func (o Options) withDefaults() Options {
 // non-empty directory before writing anything.
 func Execute(ctx context.Context, p Plan, opts Options) error {
 	opts = opts.withDefaults()
+	if opts.Standby && p.Target.Kind != Latest {
+		return fmt.Errorf("restore as standby: target %s: a standby replays to the latest WAL, give no target", p.Target)
+	}
 	dirs, err := destinations(p.Backup, opts)
 	if err != nil {
 		return err
@@ -103,7 +112,11 @@ func Execute(ctx context.Context, p Plan, opts Options) error {
 			return err
 		}
 	}
-	if err := writeRecovery(opts.DataDir, recoverySettings(p, opts.RestoreCommand, opts.Now()), opts.Owner); err != nil {
+	if opts.Standby {
+		if err := writeSignal(opts.DataDir, standbySignal, opts.Owner); err != nil {
+			return err
+		}
+	} else if err := writeRecovery(opts.DataDir, recoverySettings(p, opts.RestoreCommand, opts.Now()), opts.Owner); err != nil {
 		return err
 	}
 	opts.Log.Info("restore complete; start postgres to recover", "backup", p.Backup.ID, "raw_bytes", p.Backup.RawSize)

@@ -59,15 +59,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(s.StoredBytes), "stored")
 	ch <- prometheus.MustNewConstMetric(descFetched, prometheus.CounterValue, float64(s.Fetched))
 	ch <- prometheus.MustNewConstMetric(descFetchFailures, prometheus.CounterValue, float64(s.FetchFailed))
-	if n, err := countReady(c.statusDir); err == nil {
+	if n, err := ReadyFiles(c.statusDir); err == nil {
 		ch <- prometheus.MustNewConstMetric(descReady, prometheus.GaugeValue, float64(n))
 	} else {
 		ch <- prometheus.NewInvalidMetric(descReady, err)
 	}
 }
 
-// countReady counts the .ready files in archive_status.
-func countReady(dir string) (int, error) {
+// ReadyFiles counts the .ready files in archive_status (dir): WAL files
+// postgres waits to see archived.
+func ReadyFiles(dir string) (int, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err

@@ -1,0 +1,307 @@
+package podagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tenure-pg/tenure/podagent/api"
+	"github.com/tenure-pg/tenure/walarchive/catalog"
+	"github.com/tenure-pg/tenure/walarchive/codec"
+	"github.com/tenure-pg/tenure/walarchive/restore"
+	"github.com/tenure-pg/tenure/walarchive/storage"
+	"github.com/tenure-pg/tenure/walarchive/wal"
+	"github.com/tenure-pg/tenure/walarchive/walsvc"
+)
+
+// ArchiveConfig connects the agent to WAL archives (package walarchive).
+// The zero value means no archive.
+type ArchiveConfig struct {
+	// Own is this cluster's archive: archive_command pushes to it, every
+	// member's restore_command fetches from it (a replica whose primary
+	// recycled a segment, pg_rewind of a former primary), and replicas may
+	// be built from its base backups.
+	Own *wal.Config
+	// Source is another cluster's archive, which the bootstrap winner
+	// restores instead of running initdb: a clone (recovering to Target,
+	// then promoting) or, with StandbyCluster, the first member of a
+	// standby cluster. SourcePath is its JSON file, which the source
+	// restore_command names.
+	Source     *wal.Config
+	SourcePath string
+	Target     restore.Target
+	// StandbyCluster: the leader keeps replaying Source until the dynamic
+	// configuration says standby_cluster: false.
+	StandbyCluster bool
+	// ReplicaMinSize: a new replica is restored from Own's newest base
+	// backup (then streams) instead of running pg_basebackup against the
+	// leader when that backup holds at least this many bytes; negative
+	// means never. Small databases clone faster from the leader.
+	ReplicaMinSize int64
+	// Agent is the tenure-agent executable postgres runs in
+	// archive_command and restore_command.
+	Agent string
+	// Service tunes the WAL service; DataDir is filled in.
+	Service walsvc.Config
+}
+
+// DefaultReplicaMinSize: restore replicas bigger than this from the
+// archive. Below it pg_basebackup is about as fast and needs no backup.
+const DefaultReplicaMinSize = 1 << 30
+
+// ownConfigFile is the own archive's configuration in the data directory,
+// where wal-push and wal-fetch find it by default (postgres runs them
+// there) and hand off to the agent's WAL service.
+const ownConfigFile = "tenure-archive.json"
+
+// Validate reports every problem at once.
+func (c ArchiveConfig) Validate() error {
+	var errs []error
+	if c.Own != nil {
+		if err := c.Own.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("archive: %w", err))
+		}
+	}
+	if c.Source != nil {
+		if err := c.Source.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("source archive: %w", err))
+		}
+		if !filepath.IsAbs(c.SourcePath) {
+			errs = append(errs, fmt.Errorf("source archive file %q: want an absolute path (postgres reads it from the data directory)", c.SourcePath))
+		}
+		if err := c.Target.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if c.Own != nil && c.Own.Archive == c.Source.Archive && sameStore(*c.Own, *c.Source) {
+			errs = append(errs, errors.New("source archive is this cluster's own archive: a clone needs its own uid"))
+		}
+	}
+	if c.StandbyCluster && c.Source == nil {
+		errs = append(errs, errors.New("a standby cluster needs a source archive"))
+	}
+	if c.StandbyCluster && c.Target.Kind != restore.Latest {
+		errs = append(errs, fmt.Errorf("a standby cluster follows its source to the end; target %s applies to clones only", c.Target))
+	}
+	if (c.Own != nil || c.Source != nil) && (!filepath.IsAbs(c.Agent) || strings.ContainsAny(c.Agent, " '\"\\%")) {
+		errs = append(errs, fmt.Errorf("agent executable %q: want an absolute path without spaces, quotes or %%", c.Agent))
+	}
+	return errors.Join(errs...)
+}
+
+func sameStore(a, b wal.Config) bool {
+	if a.Store != b.Store || a.FSRoot != b.FSRoot {
+		return false
+	}
+	if a.S3 == nil || b.S3 == nil {
+		return a.S3 == b.S3
+	}
+	return a.S3.Endpoint == b.S3.Endpoint && a.S3.Bucket == b.S3.Bucket && a.S3.Prefix == b.S3.Prefix
+}
+
+// archiving is the agent's archive machinery, built by New.
+type archiving struct {
+	cfg      ArchiveConfig
+	own      storage.Store
+	archiver *wal.Archiver // own archive; also the WAL service's pusher and fetcher
+	svc      *walsvc.Server
+	ownKey   []byte
+	source   storage.Store
+	srcCodec codec.Options
+}
+
+func newArchiving(dataDir string, c ArchiveConfig, log hclog.Logger) (*archiving, error) {
+	if c.Own == nil && c.Source == nil {
+		return nil, nil
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	ctx := context.Background() // opening a store connects nowhere yet
+	x := &archiving{cfg: c}
+	if c.Own != nil {
+		var err error
+		if x.own, err = wal.OpenStore(ctx, *c.Own); err != nil {
+			return nil, err
+		}
+		if x.archiver, err = wal.New(*c.Own, x.own, log.Named("wal")); err != nil {
+			return nil, err
+		}
+		opts, err := c.Own.CodecOptions()
+		if err != nil {
+			return nil, err
+		}
+		x.ownKey = opts.Key
+		sc := c.Service
+		if sc.Concurrency == 0 {
+			sc = walsvc.Default()
+		}
+		sc.DataDir, sc.SegmentSize = dataDir, c.Own.SegmentSize
+		if x.svc, err = walsvc.New(sc, x.archiver, x.archiver, log.Named("walsvc")); err != nil {
+			return nil, err
+		}
+	}
+	if c.Source != nil {
+		var err error
+		if x.source, err = wal.OpenStore(ctx, *c.Source); err != nil {
+			return nil, fmt.Errorf("source archive: %w", err)
+		}
+		if x.srcCodec, err = c.Source.CodecOptions(); err != nil {
+			return nil, fmt.Errorf("source archive: %w", err)
+		}
+	}
+	return x, nil
+}
+
+// commands are archive_command and restore_command for the own archive.
+func (x *archiving) commands() (archive, restoreCmd string) {
+	if x == nil || x.cfg.Own == nil {
+		return "", ""
+	}
+	return x.cfg.Agent + " wal-push %p", x.cfg.Agent + " wal-fetch %f %p"
+}
+
+// sourceRestoreCommand fetches from the source archive. It names the
+// source's file, so the command never hands off to the agent's service,
+// which serves the own archive.
+func (x *archiving) sourceRestoreCommand() string {
+	return x.cfg.Agent + " wal-fetch --config " + x.cfg.SourcePath + " %f %p"
+}
+
+// collectors are the archive's Prometheus collectors.
+func (x *archiving) collectors(dataDir string) []prometheus.Collector {
+	if x == nil || x.archiver == nil {
+		return nil
+	}
+	return []prometheus.Collector{x.archiver.Collector(filepath.Join(dataDir, "pg_wal")), x.svc.Collector()}
+}
+
+// run serves the WAL service until ctx ends.
+func (x *archiving) run(ctx context.Context) {
+	if x == nil || x.svc == nil {
+		return
+	}
+	_ = x.svc.Run(ctx)
+}
+
+// saveOwnConfig writes the own archive's configuration into the data
+// directory before postgres starts.
+func (x *archiving) saveOwnConfig(dataDir string) error {
+	if x == nil || x.cfg.Own == nil {
+		return nil
+	}
+	return x.cfg.Own.Save(filepath.Join(dataDir, ownConfigFile))
+}
+
+// status is the archive's part of the REST status.
+func (x *archiving) status(dataDir string) *api.ArchiveInfo {
+	if x == nil || x.archiver == nil {
+		return nil
+	}
+	s := x.archiver.Status()
+	info := &api.ArchiveInfo{
+		LastArchived: s.LastArchived, LastFailed: s.LastFailed, LastError: s.LastError,
+		Archived: s.Archived, Failed: s.Failed, Fetched: s.Fetched, FetchFailed: s.FetchFailed,
+		ArchivedBytes: s.ArchivedBytes, StoredBytes: s.StoredBytes,
+	}
+	if !s.LastArchivedAt.IsZero() {
+		info.LastArchivedAt = s.LastArchivedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if !s.LastFailedAt.IsZero() {
+		info.LastFailedAt = s.LastFailedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if n, err := wal.ReadyFiles(filepath.Join(dataDir, "pg_wal", "archive_status")); err == nil {
+		info.ReadyFiles = n
+		info.ReadyBytes = uint64(n) * uint64(x.cfg.Own.SegmentSize)
+	}
+	return info
+}
+
+// restoreSource restores the source archive into the empty data
+// directory: a clone recovers to the target and promotes itself; a
+// standby cluster's first member gets standby.signal and replays the
+// source through the restore_command the agent renders for it.
+func (a *Agent) restoreSource(ctx context.Context) error {
+	x := a.arch
+	if x == nil || x.source == nil {
+		return errors.New("no source archive configured")
+	}
+	target := x.cfg.Target
+	opts := restore.Options{Store: x.source, Archive: x.cfg.Source.Archive, Key: x.srcCodec.Key, DataDir: a.cfg.DataDir,
+		RestoreCommand: x.sourceRestoreCommand(), Standby: x.cfg.StandbyCluster, Log: a.log.Named("restore")}
+	return a.restoreFrom(ctx, opts, target)
+}
+
+// restoreFrom plans the restore of opts' archive to target and carries it
+// out, refusing before writing anything when the archive cannot reach it.
+func (a *Agent) restoreFrom(ctx context.Context, opts restore.Options, target restore.Target) error {
+	o, err := restore.Observe(ctx, opts.Store, opts.Archive, opts.Key)
+	if err != nil {
+		return fmt.Errorf("read archive %s: %w", opts.Archive.Root(), err)
+	}
+	o.Target = target
+	plan, err := restore.Decide(o)
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", opts.Archive.Root(), err)
+	}
+	began := a.clock.Now()
+	if err := restore.Execute(ctx, plan, opts); err != nil {
+		// A half-restored directory is no cluster: empty it so the next
+		// attempt (or pg_basebackup) starts afresh rather than refusing.
+		if werr := a.pg.Wipe(context.WithoutCancel(ctx)); werr != nil {
+			a.log.Error("could not empty the data directory after a failed restore", "error", werr)
+		}
+		return fmt.Errorf("restore backup %s: %w", plan.Backup.ID, err)
+	}
+	a.log.Info("restored from the archive", "archive", opts.Archive.Root(), "backup", plan.Backup.ID,
+		"target", target.String(), "standby", opts.Standby, "took", a.clock.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// replicaFromArchive builds this replica from the own archive's newest
+// base backup, as a standby that replays the archive and then streams.
+// It reports false, having written nothing, when the archive has no
+// backup big enough to be worth it or none that restores.
+func (a *Agent) replicaFromArchive(ctx context.Context) (bool, error) {
+	x := a.arch
+	if x == nil || x.own == nil || x.cfg.ReplicaMinSize < 0 {
+		return false, nil
+	}
+	l, err := catalog.List(ctx, x.own, x.cfg.Own.Archive)
+	if err != nil {
+		a.log.Warn("cannot list base backups; cloning the leader instead", "error", err)
+		return false, nil
+	}
+	newest, ok := l.Newest()
+	if !ok || newest.RawSize < x.cfg.ReplicaMinSize {
+		return false, nil
+	}
+	_, restoreCmd := x.commands()
+	opts := restore.Options{Store: x.own, Archive: x.cfg.Own.Archive, Key: x.ownKey, DataDir: a.cfg.DataDir,
+		RestoreCommand: restoreCmd, Standby: true, Log: a.log.Named("restore")}
+	if err := a.restoreFrom(ctx, opts, restore.Target{Kind: restore.Latest}); err != nil {
+		a.log.Warn("replica from the archive failed; cloning the leader instead", "error", err)
+		return false, nil
+	}
+	return true, nil
+}
+
+// finishRestore ends a clone's recovery: the restore's settings (its
+// target, the source's restore_command) leave postgresql.auto.conf so the
+// primary and every replica cloned from it use the agent's own, and the
+// replication role is made sure of.
+func (a *Agent) finishRestore(ctx context.Context) error {
+	if err := restore.ClearRecoverySettings(a.cfg.DataDir); err != nil {
+		return err
+	}
+	if err := a.pg.Reload(ctx); err != nil {
+		return err
+	}
+	a.log.Info("recovery from the archive finished; restore settings removed")
+	return a.pg.EnsureRole(ctx, a.cfg.ReplicationUser, "", true)
+}
