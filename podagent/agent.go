@@ -32,7 +32,7 @@ type Agent struct {
 	pods  corelisters.PodLister // the cluster's pods, in a pod only
 	http  *http.Client          // for peers' REST APIs
 	wake  chan struct{}
-	token string // bearer token for peers' failsafe endpoint
+	token string     // bearer token for peers' failsafe endpoint
 	arch  *archiving // nil without archives
 
 	stopping atomic.Bool

@@ -49,7 +49,7 @@ type Options struct {
 	// or a standby cluster's leader, from the archive). The target must
 	// be Latest: a standby never stops replaying.
 	Standby bool
-	Owner          *Owner // nil: files belong to the current user
+	Owner   *Owner // nil: files belong to the current user
 	// Parallel is how many chunks of ChunkSize each archive downloads at
 	// once (default 4 and 16 MiB).
 	Parallel  int

@@ -72,4 +72,3 @@ func (t *TargetFlags) Target(def Kind) (Target, error) {
 	}
 	return tg, nil
 }
-
