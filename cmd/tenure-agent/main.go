@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -110,7 +111,11 @@ func assemble(ctx context.Context, o options, log hclog.Logger) (*podagent.Agent
 		return nil, nil, fmt.Errorf("coordination store: %w", err)
 	}
 	pg, err := pgctl.New(pgctl.Config{BinDir: cfg.BinDir, DataDir: cfg.DataDir, SocketDir: cfg.SocketDir, Port: cfg.Port,
-		Superuser: cfg.Superuser, Log: log.Named("postgres")})
+		Superuser: cfg.Superuser, Log: log.Named("postgres"),
+		// With an archive, pg_rewind fetches the WAL it needs that the
+		// former primary already recycled.
+		RewindRestoreTargetWAL: cfg.Archive.Own != nil,
+		Env:                    archiveEnv(cfg.Archive, os.Environ())})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,4 +146,22 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 		return nil, fmt.Errorf("no --kubeconfig and not in a cluster: %w", err)
 	}
 	return c, nil
+}
+
+// archiveEnv is what postgres's archive_command and restore_command need
+// from the agent's environment when they run standalone (the agent's WAL
+// service not answering, or another cluster's archive): the S3
+// credentials' variables, AWS_* (static keys, web identity, container
+// credentials). postgres otherwise inherits nothing from the agent.
+func archiveEnv(c podagent.ArchiveConfig, environ []string) []string {
+	if c.Own == nil && c.Source == nil {
+		return nil
+	}
+	var out []string
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "AWS_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -97,16 +96,3 @@ func TestDemo(t *testing.T) {
 	say("done; everything stops now")
 }
 
-// cliBin builds the tenure CLI once.
-func cliBin(t testing.TB) string {
-	dir := filepath.Dir(buildAgent(t))
-	bin := filepath.Join(dir, "tenure")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/tenure-pg/tenure/cmd/tenure").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build tenure: %v\n%s", err, out)
-	}
-	return bin
-}

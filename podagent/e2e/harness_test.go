@@ -47,6 +47,7 @@ type cluster struct {
 	name    string
 	members []*member
 	extra   []string // extra agent flags for every member
+	env     []string // extra environment of every agent (and its postgres)
 }
 
 type member struct {
@@ -141,7 +142,7 @@ func (m *member) start() {
 	}
 	cmd := exec.Command(buildAgent(t), args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(os.Environ(), "HOME="+m.dir)
+	cmd.Env = append(append(os.Environ(), "HOME="+m.dir), m.c.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: testenv.ServerCredential(t)}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start agent %s: %v", m.name, err)
@@ -297,3 +298,17 @@ func (c *cluster) waitStreaming(m *member, timeout time.Duration) {
 }
 
 type apiReplication = api.Replication
+
+// cliBin builds the tenure CLI once.
+func cliBin(t testing.TB) string {
+	dir := filepath.Dir(buildAgent(t))
+	bin := filepath.Join(dir, "tenure")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/tenure-pg/tenure/cmd/tenure").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build tenure: %v\n%s", err, out)
+	}
+	return bin
+}

@@ -1,0 +1,302 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenure-pg/tenure/internal/testenv"
+	"github.com/tenure-pg/tenure/walarchive/basebackup"
+	"github.com/tenure-pg/tenure/walarchive/layout"
+	"github.com/tenure-pg/tenure/walarchive/storage"
+	"github.com/tenure-pg/tenure/walarchive/storage/s3store"
+	"github.com/tenure-pg/tenure/walarchive/wal"
+)
+
+// archiveEnv is a real S3 server with one bucket the clusters archive to.
+type archiveEnv struct {
+	srv    *testenv.S3
+	bucket string
+}
+
+func newArchiveEnv(t testing.TB) *archiveEnv {
+	srv := testenv.StartS3(t)
+	return &archiveEnv{srv: srv, bucket: srv.NewBucket(t)}
+}
+
+// env is the agents' environment: S3 keys reach the agent, and through it
+// postgres's archive_command, as environment variables (a Secret in a pod).
+func (e *archiveEnv) env() []string {
+	return []string{"AWS_ACCESS_KEY_ID=" + e.srv.AccessKey(), "AWS_SECRET_ACCESS_KEY=" + e.srv.SecretKey()}
+}
+
+// config writes the archive configuration of cluster/uid and returns it
+// with its path.
+func (e *archiveEnv) config(t testing.TB, cluster, uid string) (wal.Config, string) {
+	t.Helper()
+	cfg := wal.Config{
+		Store: wal.StoreS3,
+		S3: &wal.S3Config{Endpoint: e.srv.Endpoint(), Region: e.srv.Region(), Bucket: e.bucket, PathStyle: true,
+			Credentials: s3store.CredentialsEnv},
+		Archive: layout.Archive{Cluster: cluster, UID: uid, Major: 15},
+	}.Default()
+	path := filepath.Join(testenv.OwnedDir(t), cluster+"-archive.json")
+	if err := cfg.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, path
+}
+
+// store opens cfg's store with the test's own copy of the keys.
+func (e *archiveEnv) store(t testing.TB, cfg wal.Config) storage.Store {
+	t.Helper()
+	sc := s3store.Config{Endpoint: cfg.S3.Endpoint, Region: cfg.S3.Region, Bucket: cfg.S3.Bucket, PathStyle: true,
+		Credentials: s3store.CredentialsStatic, AccessKeyID: e.srv.AccessKey(), SecretAccessKey: e.srv.SecretKey()}.Default()
+	st, err := s3store.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// archived waits until name is in cfg's WAL archive.
+func (e *archiveEnv) archived(t testing.TB, c *cluster, cfg wal.Config, name string) {
+	t.Helper()
+	st := e.store(t, cfg)
+	key := cfg.Archive.WAL(name)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := st.Stat(context.Background(), key); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.dumpLogs()
+	t.Fatalf("%s not in archive %s within 60s", name, cfg.Archive.Root())
+}
+
+func query[T any](t testing.TB, m *member, sql string) (T, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var v T
+	conn, err := pgx.Connect(ctx, m.dsn())
+	if err != nil {
+		return v, err
+	}
+	defer conn.Close(ctx)
+	err = conn.QueryRow(ctx, sql).Scan(&v)
+	return v, err
+}
+
+// switchWAL ends the primary's current segment and returns its name.
+func switchWAL(t testing.TB, p *member) string {
+	t.Helper()
+	seg, err := query[string](t, p, "SELECT pg_walfile_name(pg_switch_wal())")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seg
+}
+
+// leaderOf polls until a member of c reports holding the lock.
+func leaderOf(t testing.TB, c *cluster, timeout time.Duration) *member {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, m := range c.members {
+			if st, err := m.status(); err == nil && st.Tenure.LockHolder == m.name && st.Tenure.Running {
+				return m
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.dumpLogs()
+	t.Fatalf("no running lock holder within %v", timeout)
+	return nil
+}
+
+func logHas(m *member, text string) bool {
+	b, _ := os.ReadFile(m.path("agent.log"))
+	return strings.Contains(string(b), text)
+}
+
+// TestArchiveLifecycle runs one source cluster archiving to a real S3
+// server through its agents' WAL service and builds everything the
+// archive promises from it: a replica restored from the archive that then
+// streams, a standby cluster that follows the archive and is promoted on
+// request, the timeline history archived by a failover, and a clone to a
+// point in time of the source after the source is gone.
+func TestArchiveLifecycle(t *testing.T) {
+	kube := testenv.Shared(t)
+	e := newArchiveEnv(t)
+	srcCfg, srcPath := e.config(t, "alpha", "uid-alpha-1")
+	src := newCluster(t, kube, 2, "--archive-config", srcPath)
+	src.env = e.env()
+	p := startHealthy(t, src)
+	if err := exec1(t, p, "INSERT INTO t SELECT generate_series(1, 100)"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Archiving goes through the agent's WAL service, and the REST status
+	// and /metrics show it.
+	seg := switchWAL(t, p)
+	e.archived(t, src, srcCfg, seg)
+	testenv.Eventually(t, 30*time.Second, "archive status in REST", func() bool {
+		st, err := p.status()
+		return err == nil && st.Tenure.Archive != nil && st.Tenure.Archive.Archived > 0 && st.Tenure.Archive.LastArchived >= seg
+	})
+	if body := fetchBody(t, p.api+"/metrics"); !strings.Contains(body, "tenure_wal_archived_total") || !strings.Contains(body, "tenure_walsvc_") {
+		t.Fatalf("/metrics lacks the archive's series:\n%.2000s", body)
+	}
+
+	// A base backup, then a replica restored from it.
+	ctx := context.Background()
+	opts, err := srcCfg.CodecOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := basebackup.Take(ctx, p.dsn(), basebackup.Config{Store: e.store(t, srcCfg), Archive: srcCfg.Archive, Codec: opts, Fast: true}); err != nil {
+		t.Fatalf("base backup: %v", err)
+	}
+	if err := exec1(t, p, "INSERT INTO t SELECT generate_series(101, 150)"); err != nil {
+		t.Fatal(err)
+	}
+	r := src.newMember("pg-2")
+	r.extra = append(r.extra, "--replica-from-archive-min-size", "0")
+	src.members = append(src.members, r)
+	r.start()
+	src.waitStreaming(r, 90*time.Second)
+	waitRows(t, src, r, "t", 150)
+	if !logHas(r, "restored from the archive") {
+		src.dumpLogs()
+		t.Fatal("pg-2 streams but was not restored from the archive")
+	}
+
+	// A standby cluster follows the archive, its replica streams from its
+	// standby leader, and it is promoted on request.
+	e.archived(t, src, srcCfg, switchWAL(t, p)) // a standby cluster sees archived WAL only
+	sbCfg, sbPath := e.config(t, "beta", "uid-beta-1")
+	sb := newCluster(t, kube, 2, "--archive-config", sbPath, "--bootstrap-from", srcPath, "--standby-cluster")
+	sb.env = e.env()
+	sb.startAll()
+	sl := leaderOf(t, sb, 120*time.Second)
+	waitRows(t, sb, sl, "t", 150)
+	if err := exec1(t, p, "INSERT INTO t SELECT generate_series(151, 160)"); err != nil {
+		t.Fatal(err)
+	}
+	e.archived(t, src, srcCfg, switchWAL(t, p))
+	waitRows(t, sb, sl, "t", 160)
+	sr := other(sb, sl)
+	sb.waitStreaming(sr, 90*time.Second)
+	if code := sl.get("/primary"); code == 200 {
+		t.Fatal("a standby cluster's leader answers /primary")
+	}
+	if err := exec1(t, sl, "INSERT INTO t VALUES (0)"); err == nil {
+		t.Fatal("a standby cluster's leader accepted a write")
+	}
+	out, err := exec.Command(cliBin(t), "edit-config", "--kubeconfig", sl.path("kubeconfig"), "-n", sb.ns, "-c", sb.name,
+		"--set", "standby_cluster=false", "--force").CombinedOutput()
+	if err != nil {
+		t.Fatalf("edit-config: %v\n%s", err, out)
+	}
+	if np := sb.waitPrimary(60 * time.Second); np != sl {
+		t.Fatalf("promotion made %s primary, want the standby leader %s", np.name, sl.name)
+	}
+	if err := exec1(t, sl, "INSERT INTO t VALUES (1000)"); err != nil {
+		t.Fatalf("write after promotion: %v", err)
+	}
+	waitRows(t, sb, sr, "t", 161)
+	tl, err := query[int64](t, sl, "SELECT timeline_id FROM pg_control_checkpoint()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.archived(t, sb, sbCfg, fmt.Sprintf("%08X.history", tl))
+	// The source is untouched by the promotion.
+	if n, err := count(t, p, "t"); err != nil || n != 160 {
+		t.Fatalf("source has %d rows (err %v) after the standby's promotion, want 160", n, err)
+	}
+
+	// A failover archives the new timeline's history file.
+	p.kill9()
+	np := src.waitPrimary(60*time.Second, p)
+	ntl, err := query[int64](t, np, "SELECT timeline_id FROM pg_control_checkpoint()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.archived(t, src, srcCfg, fmt.Sprintf("%08X.history", ntl))
+
+	// A clone to a point in time, made after the source cluster is gone.
+	if err := exec1(t, np, "CREATE TABLE pitr (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec1(t, np, "INSERT INTO pitr SELECT generate_series(1, 10)"); err != nil {
+		t.Fatal(err)
+	}
+	target, err := query[time.Time](t, np, "SELECT clock_timestamp()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Commit timestamps have microseconds; make sure the next commit is
+	// after the target even on a coarse clock.
+	testenv.Eventually(t, time.Second, "clock past the target", func() bool {
+		now, err := query[time.Time](t, np, "SELECT clock_timestamp()")
+		return err == nil && now.After(target)
+	})
+	if err := exec1(t, np, "INSERT INTO pitr SELECT generate_series(11, 20)"); err != nil {
+		t.Fatal(err)
+	}
+	e.archived(t, src, srcCfg, switchWAL(t, np))
+	for _, m := range src.members {
+		m.kill9()
+		if err := os.RemoveAll(m.path("data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, clonePath := e.config(t, "gamma", "uid-gamma-1")
+	cl := newCluster(t, kube, 2, "--archive-config", clonePath, "--bootstrap-from", srcPath,
+		"--clone-target-time", target.UTC().Format(time.RFC3339Nano))
+	cl.env = e.env()
+	cl.startAll()
+	cp := cl.waitPrimary(180 * time.Second)
+	for _, m := range cl.members {
+		if m != cp {
+			cl.waitStreaming(m, 90*time.Second)
+			waitRows(t, cl, m, "pitr", 10)
+		}
+	}
+	waitRows(t, cl, cp, "pitr", 10)
+	if n, err := count(t, cp, "t"); err != nil || n != 160 {
+		t.Fatalf("clone has %d rows in t (err %v), want 160", n, err)
+	}
+	// The restore's settings are gone: the clone archives to its own
+	// archive and its replicas fetch from it, not from the source.
+	auto, err := os.ReadFile(filepath.Join(cp.path("data"), "postgresql.auto.conf"))
+	if err != nil || strings.Contains(string(auto), srcPath) {
+		t.Fatalf("clone's postgresql.auto.conf still names the source archive (err %v):\n%s", err, auto)
+	}
+	if err := exec1(t, cp, "INSERT INTO pitr VALUES (99)"); err != nil {
+		t.Fatalf("write to the clone: %v", err)
+	}
+}
+
+func fetchBody(t testing.TB, url string) string {
+	t.Helper()
+	resp, err := httpc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	if _, err := io.Copy(&b, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
