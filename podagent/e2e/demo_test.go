@@ -95,4 +95,3 @@ func TestDemo(t *testing.T) {
 	}
 	say("done; everything stops now")
 }
-
