@@ -232,6 +232,10 @@ func TestArchiveLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.archived(t, src, srcCfg, fmt.Sprintf("%08X.history", ntl))
+	// The former primary rejoins (pg_rewind runs with
+	// --restore-target-wal, its restore_command reaching the archive).
+	p.start()
+	src.waitStreaming(p, 90*time.Second)
 
 	// A clone to a point in time, made after the source cluster is gone.
 	if err := exec1(t, np, "CREATE TABLE pitr (id int)"); err != nil {
