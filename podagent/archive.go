@@ -44,6 +44,12 @@ type ArchiveConfig struct {
 	// leader when that backup holds at least this many bytes; negative
 	// means never. Small databases clone faster from the leader.
 	ReplicaMinSize int64
+	// ReplicaMaxWALPercent: ... and when the WAL to replay after it (from
+	// the backup's start to the leader's position) is at most this
+	// percentage of the backup's size (Patroni's
+	// threshold_backup_size_percentage, default 30); 0 means no limit.
+	// Replaying more takes longer than copying the leader.
+	ReplicaMaxWALPercent int
 	// Agent is the tenure-agent executable postgres runs in
 	// archive_command and restore_command.
 	Agent string
@@ -54,6 +60,9 @@ type ArchiveConfig struct {
 // DefaultReplicaMinSize: restore replicas bigger than this from the
 // archive. Below it pg_basebackup is about as fast and needs no backup.
 const DefaultReplicaMinSize = 1 << 30
+
+// DefaultReplicaMaxWALPercent: see ArchiveConfig.ReplicaMaxWALPercent.
+const DefaultReplicaMaxWALPercent = 30
 
 // ownConfigFile is the own archive's configuration in the data directory,
 // where wal-push and wal-fetch find it by default (postgres runs them
@@ -81,6 +90,9 @@ func (c ArchiveConfig) Validate() error {
 		if c.Own != nil && c.Own.Archive == c.Source.Archive && sameStore(*c.Own, *c.Source) {
 			errs = append(errs, errors.New("source archive is this cluster's own archive: a clone needs its own uid"))
 		}
+	}
+	if c.ReplicaMaxWALPercent < 0 {
+		errs = append(errs, fmt.Errorf("replica max WAL percent %d: want 0 (no limit) or more", c.ReplicaMaxWALPercent))
 	}
 	if c.StandbyCluster && c.Source == nil {
 		errs = append(errs, errors.New("a standby cluster needs a source archive"))
@@ -280,6 +292,15 @@ func (a *Agent) replicaFromArchive(ctx context.Context) (bool, error) {
 	newest, ok := l.Newest()
 	if !ok || newest.RawSize < x.cfg.ReplicaMinSize {
 		return false, nil
+	}
+	v := a.store.View()
+	leaderLSN := v.Members[v.Lock.Holder].FlushedLSN
+	if pct := x.cfg.ReplicaMaxWALPercent; pct > 0 && leaderLSN > uint64(newest.StartLSN) {
+		if replay := leaderLSN - uint64(newest.StartLSN); replay*100 > uint64(pct)*uint64(newest.RawSize) {
+			a.log.Info("newest base backup is too far behind the leader; cloning the leader instead",
+				"backup", newest.ID, "wal_to_replay", replay, "backup_bytes", newest.RawSize, "max_percent", pct)
+			return false, nil
+		}
 	}
 	_, restoreCmd := x.commands()
 	opts := restore.Options{Store: x.own, Archive: x.cfg.Own.Archive, Key: x.ownKey, DataDir: a.cfg.DataDir,

@@ -75,6 +75,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	target.Register(fs, "clone-target-")
 	fs.Int64Var(&c.Archive.ReplicaMinSize, "replica-from-archive-min-size", podagent.DefaultReplicaMinSize,
 		"build a new replica from the archive's newest base backup when it holds at least this many bytes (-1: never)")
+	fs.IntVar(&c.Archive.ReplicaMaxWALPercent, "replica-from-archive-max-wal-percent", podagent.DefaultReplicaMaxWALPercent,
+		"... and the WAL to replay after it is at most this percentage of its size (0: no limit)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level")
 	fs.BoolVar(&o.logJSON, "log-json", false, "JSON logs")
 	if err := fs.Parse(args); err != nil {

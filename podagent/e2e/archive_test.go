@@ -170,7 +170,7 @@ func TestArchiveLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := src.newMember("pg-2")
-	r.extra = append(r.extra, "--replica-from-archive-min-size", "0")
+	r.extra = append(r.extra, "--replica-from-archive-min-size", "0", "--replica-from-archive-max-wal-percent", "0")
 	src.members = append(src.members, r)
 	r.start()
 	src.waitStreaming(r, 90*time.Second)
