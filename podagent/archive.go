@@ -95,7 +95,7 @@ func (c ArchiveConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("replica max WAL percent %d: want 0 (no limit) or more", c.ReplicaMaxWALPercent))
 	}
 	if c.StandbyCluster && c.Source == nil {
-		errs = append(errs, errors.New("a standby cluster needs a source archive"))
+		errs = append(errs, errors.New("a standby cluster needs a source archive (--bootstrap-from)"))
 	}
 	if c.StandbyCluster && c.Target.Kind != restore.Latest {
 		errs = append(errs, fmt.Errorf("a standby cluster follows its source to the end; target %s applies to clones only", c.Target))

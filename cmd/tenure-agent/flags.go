@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -126,10 +125,7 @@ func parseParams(s string) (map[string]string, error) {
 // archiveFlags loads the archive configurations the flags name.
 func archiveFlags(a *podagent.ArchiveConfig, own, source string, target *restore.TargetFlags) error {
 	if own == "" && source == "" {
-		if a.StandbyCluster {
-			return errors.New("--standby-cluster needs --bootstrap-from")
-		}
-		return nil
+		return nil // Validate refuses --standby-cluster alone
 	}
 	exe, err := os.Executable()
 	if err != nil {
