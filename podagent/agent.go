@@ -87,7 +87,7 @@ func New(cfg Config, store *leaderelect.Store, pg *pgctl.Instance, kube kubernet
 	if cfg.RestoreCommand == "" {
 		cfg.RestoreCommand = restoreCmd
 	}
-	return &Agent{
+	a := &Agent{
 		arch:  arch,
 		cfg:   cfg,
 		log:   log,
@@ -99,7 +99,11 @@ func New(cfg Config, store *leaderelect.Store, pg *pgctl.Instance, kube kubernet
 		wake:  make(chan struct{}, 1),
 		token: cfg.APIToken,
 		mem:   memory{state: "starting", loopAt: time.Now()},
-	}, nil
+	}
+	if err := arch.schedule(a.backupSource, log); err != nil {
+		return nil, fmt.Errorf("agent config: %w", err)
+	}
+	return a, nil
 }
 
 // Stop asks for a graceful stop: a leader hands the lock to a caught-up

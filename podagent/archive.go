@@ -12,9 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tenure-pg/tenure/podagent/api"
+	"github.com/tenure-pg/tenure/podagent/pgctl"
 	"github.com/tenure-pg/tenure/walarchive/catalog"
 	"github.com/tenure-pg/tenure/walarchive/codec"
 	"github.com/tenure-pg/tenure/walarchive/restore"
+	"github.com/tenure-pg/tenure/walarchive/schedule"
 	"github.com/tenure-pg/tenure/walarchive/storage"
 	"github.com/tenure-pg/tenure/walarchive/wal"
 	"github.com/tenure-pg/tenure/walarchive/walsvc"
@@ -50,6 +52,9 @@ type ArchiveConfig struct {
 	// threshold_backup_size_percentage, default 30); 0 means no limit.
 	// Replaying more takes longer than copying the leader.
 	ReplicaMaxWALPercent int
+	// Backup schedules base backups into Own, taken by the leader; nil
+	// means none (backups by hand: tenure backup create).
+	Backup *schedule.Config
 	// Agent is the tenure-agent executable postgres runs in
 	// archive_command and restore_command.
 	Agent string
@@ -91,6 +96,14 @@ func (c ArchiveConfig) Validate() error {
 			errs = append(errs, errors.New("source archive is this cluster's own archive: a clone needs its own uid"))
 		}
 	}
+	if c.Backup != nil {
+		if c.Own == nil {
+			errs = append(errs, errors.New("a backup schedule needs this cluster's archive (--archive-config)"))
+		}
+		if err := c.Backup.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.ReplicaMaxWALPercent < 0 {
 		errs = append(errs, fmt.Errorf("replica max WAL percent %d: want 0 (no limit) or more", c.ReplicaMaxWALPercent))
 	}
@@ -122,7 +135,9 @@ type archiving struct {
 	own      storage.Store
 	archiver *wal.Archiver // own archive; also the WAL service's pusher and fetcher
 	svc      *walsvc.Server
+	sched    *schedule.Runner // nil without a backup schedule
 	ownKey   []byte
+	ownCodec codec.Options
 	source   storage.Store
 	srcCodec codec.Options
 }
@@ -149,6 +164,7 @@ func newArchiving(dataDir string, c ArchiveConfig, log hclog.Logger) (*archiving
 			return nil, err
 		}
 		x.ownKey = opts.Key
+		x.ownCodec = opts
 		sc := c.Service
 		if sc.Concurrency == 0 {
 			sc = walsvc.Default()
@@ -168,6 +184,21 @@ func newArchiving(dataDir string, c ArchiveConfig, log hclog.Logger) (*archiving
 		}
 	}
 	return x, nil
+}
+
+// schedule makes the backup schedule's runner; source says whether this
+// member may take a backup now, and how to reach its postgres.
+func (x *archiving) schedule(source func() (string, bool), log hclog.Logger) error {
+	if x == nil || x.cfg.Backup == nil {
+		return nil
+	}
+	r, err := schedule.New(*x.cfg.Backup, schedule.Deps{Store: x.own, Archive: x.cfg.Own.Archive, Codec: x.ownCodec,
+		Log: log.Named("backup"), Source: source})
+	if err != nil {
+		return err
+	}
+	x.sched = r
+	return nil
 }
 
 // commands are archive_command and restore_command for the own archive.
@@ -190,15 +221,24 @@ func (x *archiving) collectors(dataDir string) []prometheus.Collector {
 	if x == nil || x.archiver == nil {
 		return nil
 	}
-	return []prometheus.Collector{x.archiver.Collector(filepath.Join(dataDir, "pg_wal")), x.svc.Collector()}
+	cs := []prometheus.Collector{x.archiver.Collector(filepath.Join(dataDir, "pg_wal")), x.svc.Collector()}
+	if x.sched != nil {
+		cs = append(cs, x.sched.Collector())
+	}
+	return cs
 }
 
-// run serves the WAL service until ctx ends.
+// run serves the WAL service and runs the backup schedule until ctx ends.
 func (x *archiving) run(ctx context.Context) {
-	if x == nil || x.svc == nil {
+	if x == nil {
 		return
 	}
-	_ = x.svc.Run(ctx)
+	if x.sched != nil {
+		go func() { _ = x.sched.Run(ctx) }()
+	}
+	if x.svc != nil {
+		_ = x.svc.Run(ctx)
+	}
 }
 
 // saveOwnConfig writes the own archive's configuration into the data
@@ -210,28 +250,44 @@ func (x *archiving) saveOwnConfig(dataDir string) error {
 	return x.cfg.Own.Save(filepath.Join(dataDir, ownConfigFile))
 }
 
-// status is the archive's part of the REST status.
-func (x *archiving) status(dataDir string) *api.ArchiveInfo {
+// status is the archive's part of the REST status: postgres's own
+// account of archive_command (pg_stat_archiver, which counts standalone
+// pushes too) with the agent's byte counts, errors and fetches.
+func (x *archiving) status(dataDir string, pg pgctl.Archiver) *api.ArchiveInfo {
 	if x == nil || x.archiver == nil {
 		return nil
 	}
 	s := x.archiver.Status()
 	info := &api.ArchiveInfo{
-		LastArchived: s.LastArchived, LastFailed: s.LastFailed, LastError: s.LastError,
-		Archived: s.Archived, Failed: s.Failed, Fetched: s.Fetched, FetchFailed: s.FetchFailed,
+		LastArchived: pg.LastArchived, LastFailed: pg.LastFailed, LastError: s.LastError,
+		Archived: pg.Archived, Failed: pg.Failed, Fetched: s.Fetched, FetchFailed: s.FetchFailed,
 		ArchivedBytes: s.ArchivedBytes, StoredBytes: s.StoredBytes,
-	}
-	if !s.LastArchivedAt.IsZero() {
-		info.LastArchivedAt = s.LastArchivedAt.UTC().Format(time.RFC3339Nano)
-	}
-	if !s.LastFailedAt.IsZero() {
-		info.LastFailedAt = s.LastFailedAt.UTC().Format(time.RFC3339Nano)
+		LastArchivedAt: rfc3339(pg.LastArchivedAt), LastFailedAt: rfc3339(pg.LastFailedAt),
 	}
 	if n, err := wal.ReadyFiles(filepath.Join(dataDir, "pg_wal", "archive_status")); err == nil {
 		info.ReadyFiles = n
 		info.ReadyBytes = uint64(n) * uint64(x.cfg.Own.SegmentSize)
 	}
+	if x.sched != nil {
+		info.Backup = backupInfo(x.sched.Status())
+	}
 	return info
+}
+
+func backupInfo(s schedule.Status) *api.BackupInfo {
+	b := &api.BackupInfo{Schedule: s.Schedule, LastBackup: s.LastBackupID, LastError: s.LastError, Running: s.Running,
+		LastSuccessAt: rfc3339(s.LastSuccess), LastFailureAt: rfc3339(s.LastFailure)}
+	if s.Active {
+		b.NextAt = rfc3339(s.Next)
+	}
+	return b
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // restoreSource restores the source archive into the empty data
@@ -325,4 +381,15 @@ func (a *Agent) finishRestore(ctx context.Context) error {
 	}
 	a.log.Info("recovery from the archive finished; restore settings removed")
 	return a.pg.EnsureRole(ctx, a.cfg.ReplicationUser, "", true)
+}
+
+// backupSource is the schedule's Source: this member takes the scheduled
+// backups while it leads with a writable primary, over its local socket.
+func (a *Agent) backupSource() (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.mem.pgRunning || a.mem.pgStatus.InRecovery || !a.leadingLocked(a.store.View(), a.clock.Now()) {
+		return "", false
+	}
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=postgres", a.cfg.SocketDir, a.cfg.Port, a.cfg.Superuser), true
 }

@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tenure-pg/tenure/podagent"
 	"github.com/tenure-pg/tenure/podagent/ha"
 	"github.com/tenure-pg/tenure/walarchive/restore"
+	"github.com/tenure-pg/tenure/walarchive/retention"
+	"github.com/tenure-pg/tenure/walarchive/schedule"
 	"github.com/tenure-pg/tenure/walarchive/wal"
 )
 
@@ -70,6 +73,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"another cluster's WAL archive (JSON) to create this cluster from instead of initdb: a clone (TENURE_BOOTSTRAP_FROM)")
 	fs.BoolVar(&c.Archive.StandbyCluster, "standby-cluster", false,
 		"follow the --bootstrap-from archive continuously; `tenure edit-config --set standby_cluster=false` promotes")
+	var backup backupFlags
+	fs.StringVar(&backup.schedule, "backup-schedule", env("TENURE_BACKUP_SCHEDULE", ""),
+		"take base backups into --archive-config on this cron schedule, on the leader (\"0 3 * * *\", @daily; UTC unless CRON_TZ=zone)")
+	fs.BoolVar(&backup.immediate, "backup-immediate", false, "with no backup in the archive yet, take the first at once instead of at the first slot")
+	fs.IntVar(&backup.keepLast, "backup-keep-last", 0, "after each scheduled backup, keep the newest N backups (and the WAL they need)")
+	fs.DurationVar(&backup.keepWithin, "backup-keep-within", 0, "... and those that ended within this long (e.g. 168h); with neither, nothing is pruned")
 	var target restore.TargetFlags
 	target.Register(fs, "clone-target-")
 	fs.Int64Var(&c.Archive.ReplicaMinSize, "replica-from-archive-min-size", podagent.DefaultReplicaMinSize,
@@ -103,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := archiveFlags(&c.Archive, *archiveConfig, *sourceConfig, &target); err != nil {
 		return o, err
 	}
+	c.Archive.Backup = backup.config()
 	o.cfg = c
 	return o, c.Validate()
 }
@@ -153,4 +163,23 @@ func archiveFlags(a *podagent.ArchiveConfig, own, source string, target *restore
 		return err
 	}
 	return nil
+}
+
+type backupFlags struct {
+	schedule   string
+	immediate  bool
+	keepLast   int
+	keepWithin time.Duration
+}
+
+// config is the backup schedule the flags ask for, nil for none.
+func (b backupFlags) config() *schedule.Config {
+	if b.schedule == "" && b.keepLast == 0 && b.keepWithin == 0 && !b.immediate {
+		return nil
+	}
+	c := &schedule.Config{Schedule: b.schedule, Immediate: b.immediate}
+	if b.keepLast != 0 || b.keepWithin != 0 {
+		c.Retention = &retention.Policy{KeepLast: b.keepLast, KeepWithin: b.keepWithin}
+	}
+	return c
 }

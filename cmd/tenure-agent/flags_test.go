@@ -40,6 +40,10 @@ func TestArchiveFlags(t *testing.T) {
 		{"bad clone time", []string{"--bootstrap-from", src, "--clone-target-time", "yesterday"}, "--clone-target-time"},
 		{"standby with a target", []string{"--bootstrap-from", src, "--standby-cluster", "--clone-target-lsn", "0/3000000"}, "applies to clones only"},
 		{"source is the own archive", []string{"--archive-config", own, "--bootstrap-from", own}, "own archive"},
+		{"backup schedule", []string{"--archive-config", own, "--backup-schedule", "0 3 * * *", "--backup-keep-last", "7"}, ""},
+		{"bad backup schedule", []string{"--archive-config", own, "--backup-schedule", "0 25 * * *"}, "0 25 * * *"},
+		{"retention without a schedule", []string{"--archive-config", own, "--backup-keep-last", "3"}, "backup schedule"},
+		{"backup schedule without an archive", []string{"--backup-schedule", "@daily"}, "--archive-config"},
 		{"negative wal percent", []string{"--archive-config", own, "--replica-from-archive-max-wal-percent", "-1"}, "percent"},
 	}
 	for _, c := range cases {

@@ -45,9 +45,9 @@ type Snapshot struct {
 	Archive *ArchiveInfo
 }
 
-// ArchiveInfo is the WAL archive's state as this member's agent saw it:
-// files pushed through it (its WAL service, which postgres's
-// archive_command hands off to), and the backlog postgres waits on.
+// ArchiveInfo is the WAL archive's state: postgres's pg_stat_archiver
+// (names, times, counts), the bytes and errors of the pushes the agent's
+// WAL service made, and the backlog postgres waits on.
 type ArchiveInfo struct {
 	LastArchived   string `json:"last_archived_wal,omitempty"`
 	LastArchivedAt string `json:"last_archived_time,omitempty"` // RFC 3339

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenure-pg/tenure/internal/testenv"
+	"github.com/tenure-pg/tenure/podagent/api"
 	"github.com/tenure-pg/tenure/walarchive/basebackup"
 	"github.com/tenure-pg/tenure/walarchive/layout"
 	"github.com/tenure-pg/tenure/walarchive/storage"
@@ -138,7 +139,8 @@ func TestArchiveLifecycle(t *testing.T) {
 	kube := testenv.Shared(t)
 	e := newArchiveEnv(t)
 	srcCfg, srcPath := e.config(t, "alpha", "uid-alpha-1")
-	src := newCluster(t, kube, 2, "--archive-config", srcPath)
+	src := newCluster(t, kube, 2, "--archive-config", srcPath, "--backup-schedule", "@hourly", "--backup-immediate",
+		"--backup-keep-last", "5")
 	src.env = e.env()
 	p := startHealthy(t, src)
 	if err := exec1(t, p, "INSERT INTO t SELECT generate_series(1, 100)"); err != nil {
@@ -149,15 +151,32 @@ func TestArchiveLifecycle(t *testing.T) {
 	// and /metrics show it.
 	seg := switchWAL(t, p)
 	e.archived(t, src, srcCfg, seg)
-	testenv.Eventually(t, 30*time.Second, "archive status in REST", func() bool {
+	var last *api.ArchiveInfo
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		st, err := p.status()
-		return err == nil && st.Tenure.Archive != nil && st.Tenure.Archive.Archived > 0 && st.Tenure.Archive.LastArchived >= seg
-	})
+		last = st.Tenure.Archive
+		if err == nil && last != nil && last.Archived > 0 && last.LastArchived >= seg {
+			break
+		}
+		if time.Now().After(deadline) {
+			src.dumpLogs()
+			t.Fatalf("archive status in REST after 30s: %+v (err %v), want %s archived", last, err, seg)
+		}
+	}
 	if body := fetchBody(t, p.api+"/metrics"); !strings.Contains(body, "tenure_wal_archived_total") || !strings.Contains(body, "tenure_walsvc_") {
 		t.Fatalf("/metrics lacks the archive's series:\n%.2000s", body)
 	}
 
-	// A base backup, then a replica restored from it.
+	// The leader took the first scheduled backup at once.
+	testenv.Eventually(t, 60*time.Second, "first scheduled backup in REST status", func() bool {
+		st, err := p.status()
+		return err == nil && st.Tenure.Archive != nil && st.Tenure.Archive.Backup != nil && st.Tenure.Archive.Backup.LastBackup != ""
+	})
+	if body := fetchBody(t, p.api+"/metrics"); !strings.Contains(body, "tenure_backup_last_success_timestamp_seconds") {
+		t.Fatalf("/metrics lacks the backup schedule's series:\n%.2000s", body)
+	}
+
+	// A base backup by hand, then a replica restored from it.
 	ctx := context.Background()
 	opts, err := srcCfg.CodecOptions()
 	if err != nil {

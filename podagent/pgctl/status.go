@@ -37,6 +37,18 @@ type Status struct {
 	SyncStandbyNames string
 	PostmasterStart  time.Time
 	ServerVersionNum int
+	// Archiver is pg_stat_archiver: what archive_command achieved, whoever
+	// ran it (the agent's WAL service or a standalone wal-push).
+	Archiver Archiver
+}
+
+// Archiver is the pg_stat_archiver row.
+type Archiver struct {
+	Archived, Failed uint64
+	LastArchived     string
+	LastArchivedAt   time.Time
+	LastFailed       string
+	LastFailedAt     time.Time
 }
 
 // WALPosition is how far this member's WAL goes, for ranking failover
@@ -79,7 +91,7 @@ type Replica struct {
 func (in *Instance) Status(ctx context.Context) (Status, error) {
 	var st Status
 	err := in.withConn(ctx, func(c *pgx.Conn) error {
-		steps := []func(context.Context, *pgx.Conn, *Status) error{serverStatus, walPositions, walReceiver, replication}
+		steps := []func(context.Context, *pgx.Conn, *Status) error{serverStatus, walPositions, walReceiver, replication, archiver}
 		for _, step := range steps {
 			if err := step(ctx, c, &st); err != nil {
 				return err
@@ -165,6 +177,21 @@ func replication(ctx context.Context, c *pgx.Conn, st *Status) error {
 		return r, firstErr(parseOptionalLSN(sent, &r.SentLSN), parseOptionalLSN(write, &r.WriteLSN),
 			parseOptionalLSN(flush, &r.FlushLSN), parseOptionalLSN(replay, &r.ReplayLSN))
 	})
+	return err
+}
+
+func archiver(ctx context.Context, c *pgx.Conn, st *Status) error {
+	a := &st.Archiver
+	var archivedAt, failedAt *time.Time
+	err := c.QueryRow(ctx, `SELECT archived_count, coalesce(last_archived_wal, ''), last_archived_time,
+		failed_count, coalesce(last_failed_wal, ''), last_failed_time FROM pg_stat_archiver`).
+		Scan(&a.Archived, &a.LastArchived, &archivedAt, &a.Failed, &a.LastFailed, &failedAt)
+	if archivedAt != nil {
+		a.LastArchivedAt = *archivedAt
+	}
+	if failedAt != nil {
+		a.LastFailedAt = *failedAt
+	}
 	return err
 }
 
