@@ -131,6 +131,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Warn("no pod watch: failover after a kubelet-reported death waits for the ttl", "error", err)
 		}
 	}
+	if err := a.dropIncompleteRestore(ctx); err != nil {
+		return fmt.Errorf("empty an unfinished restore: %w", err)
+	}
 	gctx, stopGuard := context.WithCancel(ctx)
 	defer stopGuard()
 	go a.guard(gctx)

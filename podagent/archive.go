@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -392,4 +393,16 @@ func (a *Agent) backupSource() (string, bool) {
 		return "", false
 	}
 	return fmt.Sprintf("host=%s port=%d user=%s dbname=postgres", a.cfg.SocketDir, a.cfg.Port, a.cfg.Superuser), true
+}
+
+// dropIncompleteRestore empties a data directory that a restore left
+// unfinished (the agent died during it): it holds nothing but part of a
+// backup, and the bootstrap then starts over.
+func (a *Agent) dropIncompleteRestore(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(a.cfg.DataDir, restore.IncompleteMarker)); err != nil {
+		return nil
+	}
+	a.log.Warn("data directory holds a restore cut short; emptying it to start over")
+	a.forgetData()
+	return a.pg.Wipe(ctx)
 }

@@ -283,7 +283,7 @@ func TestArchiveLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, clonePath := e.config(t, "gamma", "uid-gamma-1")
+	cloneCfg, clonePath := e.config(t, "gamma", "uid-gamma-1")
 	cl := newCluster(t, kube, 2, "--archive-config", clonePath, "--bootstrap-from", srcPath,
 		"--clone-target-time", target.UTC().Format(time.RFC3339Nano))
 	cl.env = e.env()
@@ -308,6 +308,13 @@ func TestArchiveLifecycle(t *testing.T) {
 	if err := exec1(t, cp, "INSERT INTO pitr VALUES (99)"); err != nil {
 		t.Fatalf("write to the clone: %v", err)
 	}
+	// The clone archives its own timeline into its own archive.
+	ctl, err := query[int64](t, cp, "SELECT timeline_id FROM pg_control_checkpoint()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.archived(t, cl, cloneCfg, fmt.Sprintf("%08X.history", ctl))
+	e.archived(t, cl, cloneCfg, switchWAL(t, cp))
 }
 
 func fetchBody(t testing.TB, url string) string {

@@ -32,6 +32,11 @@ var (
 	ErrChecksum = errors.New("backup archive checksum mismatch")
 )
 
+// IncompleteMarker is the file Execute keeps in the data directory while
+// it writes it: a directory holding it is a restore cut short (a crash,
+// a killed pod), only good for emptying.
+const IncompleteMarker = "tenure-restore-incomplete"
+
 // Options are how to carry out a Plan.
 type Options struct {
 	Store   storage.Store
@@ -103,6 +108,10 @@ func Execute(ctx context.Context, p Plan, opts Options) error {
 			return err
 		}
 	}
+	marker := filepath.Join(opts.DataDir, IncompleteMarker)
+	if err := os.WriteFile(marker, []byte("restore in progress; the data directory is not usable\n"), 0o600); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
 	opts.Log.Info("restore starting", "backup", p.Backup.ID, "target", p.Target.String(), "data_dir", opts.DataDir)
 	if err := fetchAll(ctx, p.Backup, dirs, opts); err != nil {
 		return err
@@ -118,6 +127,9 @@ func Execute(ctx context.Context, p Plan, opts Options) error {
 		}
 	} else if err := writeRecovery(opts.DataDir, recoverySettings(p, opts.RestoreCommand, opts.Now()), opts.Owner); err != nil {
 		return err
+	}
+	if err := os.Remove(marker); err != nil {
+		return fmt.Errorf("restore: %w", err)
 	}
 	opts.Log.Info("restore complete; start postgres to recover", "backup", p.Backup.ID, "raw_bytes", p.Backup.RawSize)
 	return nil

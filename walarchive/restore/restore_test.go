@@ -93,6 +93,9 @@ func TestRestore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := os.Stat(filepath.Join(dst.DataDir, restore.IncompleteMarker)); !os.IsNotExist(err) {
+			t.Fatalf("finished restore still carries %s (stat: %v)", restore.IncompleteMarker, err)
+		}
 		backuptest.StartRestored(ctx, t, dst)
 		return dst
 	}

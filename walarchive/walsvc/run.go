@@ -48,12 +48,15 @@ func (s *Server) Run(ctx context.Context) error {
 		lastErr = ""
 		s.log.Info("wal service listening", "socket", path, "concurrency", s.cfg.Concurrency, "prefetch", s.cfg.Prefetch)
 		sctx, cancel := context.WithCancel(ctx)
+		watched := make(chan struct{})
 		go func() {
+			defer close(watched)
 			_ = waitFor(sctx, func() bool { return !same(path, fi) })
 			cancel()
 		}()
 		err = s.Serve(sctx, l)
 		cancel()
+		<-watched // Run leaves nothing running behind it
 		if ctx.Err() != nil {
 			return nil
 		}
