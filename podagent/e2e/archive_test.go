@@ -221,6 +221,22 @@ func TestArchiveLifecycle(t *testing.T) {
 	if err := exec1(t, sl, "INSERT INTO t VALUES (0)"); err == nil {
 		t.Fatal("a standby cluster's leader accepted a write")
 	}
+	// The standby leader dies: its replica takes over and replays the
+	// source archive itself; the old leader rejoins as its replica.
+	sl.kill9()
+	testenv.Eventually(t, 60*time.Second, "the standby replica to take over the lock", func() bool {
+		st, err := sr.status()
+		return err == nil && st.Tenure.LockHolder == sr.name
+	})
+	if err := exec1(t, p, "INSERT INTO t SELECT generate_series(161, 170)"); err != nil {
+		t.Fatal(err)
+	}
+	e.archived(t, src, srcCfg, switchWAL(t, p))
+	waitRows(t, sb, sr, "t", 170)
+	sl.start()
+	sb.waitStreaming(sl, 90*time.Second)
+	sl, sr = sr, sl
+
 	out, err := exec.Command(cliBin(t), "edit-config", "--kubeconfig", sl.path("kubeconfig"), "-n", sb.ns, "-c", sb.name,
 		"--set", "standby_cluster=false", "--force").CombinedOutput()
 	if err != nil {
@@ -232,15 +248,15 @@ func TestArchiveLifecycle(t *testing.T) {
 	if err := exec1(t, sl, "INSERT INTO t VALUES (1000)"); err != nil {
 		t.Fatalf("write after promotion: %v", err)
 	}
-	waitRows(t, sb, sr, "t", 161)
+	waitRows(t, sb, sr, "t", 171)
 	tl, err := query[int64](t, sl, "SELECT timeline_id FROM pg_control_checkpoint()")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.archived(t, sb, sbCfg, fmt.Sprintf("%08X.history", tl))
 	// The source is untouched by the promotion.
-	if n, err := count(t, p, "t"); err != nil || n != 160 {
-		t.Fatalf("source has %d rows (err %v) after the standby's promotion, want 160", n, err)
+	if n, err := count(t, p, "t"); err != nil || n != 170 {
+		t.Fatalf("source has %d rows (err %v) after the standby's promotion, want 170", n, err)
 	}
 
 	// A failover archives the new timeline's history file.
@@ -296,8 +312,8 @@ func TestArchiveLifecycle(t *testing.T) {
 		}
 	}
 	waitRows(t, cl, cp, "pitr", 10)
-	if n, err := count(t, cp, "t"); err != nil || n != 160 {
-		t.Fatalf("clone has %d rows in t (err %v), want 160", n, err)
+	if n, err := count(t, cp, "t"); err != nil || n != 170 {
+		t.Fatalf("clone has %d rows in t (err %v), want 170", n, err)
 	}
 	// The restore's settings are gone: the clone archives to its own
 	// archive and its replicas fetch from it, not from the source.

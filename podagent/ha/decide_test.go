@@ -76,6 +76,10 @@ func TestDecide(t *testing.T) {
 			o.Postgres.InRecovery, o.Postgres.WasPrimary = true, false
 			o.Settings.StandbyCluster = true
 		}), []Kind{Wait}, "standby leader"},
+		{"new standby leader switches from its old leader to the source archive", with(leaderNow(), func(o *Observation) {
+			o.Postgres.InRecovery, o.Postgres.WasPrimary, o.Postgres.Following = true, false, "b"
+			o.Settings.StandbyCluster = true
+		}), []Kind{Follow}, "standby leader"},
 		{"standby leader keeps slots and its label", with(leaderNow(), func(o *Observation) {
 			o.Postgres.InRecovery, o.Postgres.WasPrimary = true, false
 			o.Postgres.Slots = []string{"b"}

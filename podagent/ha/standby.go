@@ -15,6 +15,11 @@ import (
 // REST API's /primary still answers 503 (postgres is in recovery), so a
 // load balancer probing it never sends writes there.
 func standbyLeader(o Observation, actions []Action) Decision {
+	if o.Postgres.Following != "" {
+		// A replica that took over the lock still streams from the old
+		// leader: point it at the source archive instead.
+		actions = append(actions, Action{Kind: Follow, Reason: "a standby leader replays the source archive"})
+	}
 	if missing := missingSlots(o); len(missing) > 0 {
 		actions = append(actions, Action{Kind: CreateSlots, Members: missing, Reason: "keep WAL for every member"})
 	}
