@@ -63,10 +63,11 @@ bench-failover: testbins
 
 ## bench-archive: drain of a pgbench-made WAL backlog through archive_command
 ## and the agent's WAL service (walsvc) into the test S3 server, at
-## concurrency 1 and the default, then restore through restore_command's
+## concurrency 1 and the default, then archiving while pgbench writes WAL
+## at full speed (wal-push-steady), then restore through restore_command's
 ## path without and with prefetch; prints RESULT lines. Tunables:
 ## TENURE_BENCH_SCALE, TENURE_BENCH_CONCURRENCY=1,2,4,8,
-## TENURE_BENCH_RTT_MS, TENURE_BENCH_STANDALONE=1.
+## TENURE_BENCH_RTT_MS, TENURE_BENCH_STANDALONE=1, TENURE_BENCH_STEADY_S.
 bench-archive: testbins
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkWALPush -benchtime 1x -timeout 20m ./walarchive/walsvc/
 

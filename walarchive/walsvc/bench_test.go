@@ -97,9 +97,78 @@ func BenchmarkWALPush(b *testing.B) {
 			len(segs), mb/took.Seconds(), a.p99().Milliseconds(), c, rttNote(rtt))
 		last, lastSegs = a, segs
 	}
+	benchSteady(b, srv, pg, conn, agent, envInt(b, "TENURE_BENCH_STEADY_S", 30), rtt)
 	for _, prefetch := range []int{0, DefaultPrefetch} {
 		benchFetch(b, agent, last, lastSegs, prefetch)
 	}
+}
+
+// benchSteady archives while pgbench writes at full speed for seconds,
+// at the default concurrency: the target case, an archive that
+// keeps up with the writer, segment by segment. It reports the WAL rate
+// pgbench reached, the per-segment push latency (p99 and max) and the
+// largest .ready backlog seen (0 or 1 means archiving kept up).
+func benchSteady(b *testing.B, srv *testenv.S3, pg *testenv.Postgres, conn *pgx.Conn, agent string, seconds int, rtt time.Duration) {
+	b.Helper()
+	if seconds <= 0 {
+		return
+	}
+	ctx := context.Background()
+	setArchiveCommand(b, conn, "")
+	waitDrained(b, pg.DataDir, time.Minute) // nothing left from the drains
+	a := &timed{archiver: newArchiver(b, srv, srv.NewBucket(b)), rtt: rtt}
+	cfg := Default()
+	cfg.DataDir = pg.DataDir
+	_, stop := startServer(b, cfg, a)
+	defer stop()
+	setArchiveCommand(b, conn, agent+" wal-push %p")
+	var start string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&start); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	maxReady := 0
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			maxReady = max(maxReady, len(readyFiles(b, pg.DataDir)))
+		}
+	}()
+	// TPC-B's small transactions write about 1.5 MB/s of WAL here; bulk
+	// inserts (about 100 kB of WAL each) make pgbench write WAL as fast
+	// as this machine can, the hard case for archiving.
+	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS steady (v text)"); err != nil {
+		b.Fatal(err)
+	}
+	script := filepath.Join(testenv.OwnedDir(b), "steady.sql")
+	if err := os.WriteFile(script, []byte("INSERT INTO steady SELECT repeat(md5(random()::text), 32) FROM generate_series(1, 100);\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	began := time.Now()
+	out, err := pg.Command(ctx, "pgbench", "-n", "-c", "2", "-j", "2", "-T", strconv.Itoa(seconds), "-f", script,
+		"-h", pg.Addr, "-p", strconv.Itoa(pg.Port), "-U", "postgres", "postgres").CombinedOutput()
+	took := time.Since(began)
+	close(done)
+	if err != nil {
+		b.Fatalf("pgbench: %v: %s", err, out)
+	}
+	var walBytes float64
+	if err := conn.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)", start).Scan(&walBytes); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_switch_wal()"); err != nil {
+		b.Fatal(err)
+	}
+	waitDrained(b, pg.DataDir, 5*time.Minute)
+	a.mu.Lock()
+	n, worst := len(a.took), slices.Max(append([]time.Duration{0}, a.took...))
+	a.mu.Unlock()
+	fmt.Printf("RESULT wal-push-steady seconds=%d wal_mb_per_s=%.1f segments=%d p99_segment_ms=%d max_segment_ms=%d max_ready=%d concurrency=%d%s\n",
+		seconds, walBytes/(1<<20)/took.Seconds(), n, a.p99().Milliseconds(), worst.Milliseconds(), maxReady, cfg.Concurrency, rttNote(rtt))
 }
 
 func rttNote(rtt time.Duration) string {

@@ -106,6 +106,14 @@
 // standalone baseline loses mostly to one S3 client set-up and one serial
 // upload per process.
 //
+// A drained backlog measures throughput; its per-segment p99 is mostly
+// queueing for the two cores. The steady case (RESULT wal-push-steady,
+// TENURE_BENCH_STEADY_S, default 30) archives while pgbench writes WAL as
+// fast as it can (two clients of 100-row bulk inserts, ~100 kB of WAL per
+// transaction): pgbench reached 92 MB/s of WAL, 173 segments, per-segment
+// p99 75 ms, max 82 ms, and at most 2 segments were ever waiting (.ready):
+// the archive keeps up with the writer at the default concurrency 4.
+//
 // # What it deliberately does not do
 //
 // No compression, encryption or checksums: the Pusher and Fetcher (the
