@@ -74,7 +74,7 @@ bench-archive: testbins
 ## bench-backup: base backup of a pgbench database (scale
 ## $$TENURE_BENCH_SCALE, default 20, about 320 MB) into a real S3 server and
 ## its restore; prints RESULT lines.
-bench-backup:
+bench-backup: testbins
 	set -o pipefail; $(GO) test -count=1 -run '^$$' -bench BenchmarkBackupRestore -benchtime 1x -timeout 20m ./walarchive/restore/ | grep -E '^(RESULT|ok|FAIL|---)'
 
 clean:
