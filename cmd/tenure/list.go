@@ -57,7 +57,7 @@ func writeJSON(out io.Writer, v any) error {
 }
 
 // roleTitles are patronictl's role names.
-var roleTitles = map[string]string{"leader": "Leader", "sync_standby": "Sync Standby", "replica": "Replica"}
+var roleTitles = map[string]string{"leader": "Leader", "standby_leader": "Standby Leader", "sync_standby": "Sync Standby", "replica": "Replica"}
 
 // writeList prints the cluster as `patronictl list` does, with the lock
 // holder and epoch below.

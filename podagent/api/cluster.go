@@ -27,7 +27,7 @@ type Cluster struct {
 // ClusterMember is one member of Cluster, from its heartbeat.
 type ClusterMember struct {
 	Name string `json:"name"`
-	// Role is "leader", "sync_standby" or "replica".
+	// Role is "leader", "standby_leader", "sync_standby" or "replica".
 	Role           string            `json:"role"`
 	State          string            `json:"state"`
 	APIURL         string            `json:"api_url,omitempty"`
@@ -120,6 +120,9 @@ func clusterMember(v leaderelect.ClusterView, m leaderelect.MemberStatus, leader
 		out.Tags = &tags
 	}
 	switch {
+	case m.Name == v.Lock.Holder && m.Role == leaderelect.RoleReplica:
+		out.Role = "standby_leader" // a standby cluster's leader, in recovery
+		return out
 	case m.Name == v.Lock.Holder:
 		out.Role = "leader"
 		return out

@@ -87,12 +87,20 @@ func primaryCode(s Snapshot, _ query) int {
 	return code(s.Leading && s.Role == leaderelect.RolePrimary && running(s))
 }
 
-// leaderCode is Patroni's /leader: the lease alone, whatever postgres does.
-func leaderCode(s Snapshot, _ query) int { return code(s.Leading) }
+// leaderCode is Patroni's /leader: the lease alone, whatever postgres does
+// (a standby cluster's leader included).
+func leaderCode(s Snapshot, _ query) int { return code(s.Leading || standbyLeading(s)) }
 
-// standbyLeaderCode: Tenure has no standby clusters yet, so no member is
-// ever a standby leader.
-func standbyLeaderCode(Snapshot, query) int { return http.StatusServiceUnavailable }
+// standbyLeaderCode: 200 on a standby cluster's leader, the lock holder
+// that stays in recovery replaying its source.
+func standbyLeaderCode(s Snapshot, _ query) int { return code(standbyLeading(s)) }
+
+// standbyLeading reports whether s is a standby cluster's leader: running
+// in recovery and holding a lease this member has seen renewed within the
+// TTL. (Snapshot.Leading is for writable primaries only.)
+func standbyLeading(s Snapshot) bool {
+	return s.Role == leaderelect.RoleReplica && running(s) && s.View.Lock.Holder == s.Member && !s.View.Lock.Expired(s.Now)
+}
 
 func replicaCode(s Snapshot, q query) int {
 	ok := s.Role == leaderelect.RoleReplica && running(s) &&
@@ -191,7 +199,7 @@ func readinessCode(s Snapshot, v url.Values) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if primaryCode(s, q) == http.StatusOK {
+	if primaryCode(s, q) == http.StatusOK || standbyLeading(s) {
 		return http.StatusOK, nil
 	}
 	if !running(s) || s.Role != leaderelect.RoleReplica || s.Postgres.ReceiverState != "streaming" {

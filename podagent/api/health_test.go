@@ -57,6 +57,17 @@ func TestHealthCodes(t *testing.T) {
 		}, codes("/leader")},
 		{"sync replica", replicaSnap, codes("/replica", "/read-only", "/sync", "/synchronous", "/read-only-sync", "/health")},
 		{"async replica", asyncReplicaSnap, codes("/replica", "/read-only", "/async", "/asynchronous", "/health")},
+		{"standby cluster leader", func() Snapshot {
+			s := asyncReplicaSnap()
+			s.View.Lock.Holder = s.Member
+			return s
+		}, codes("/leader", "/standby-leader", "/replica", "/read-only", "/async", "/asynchronous", "/health")},
+		{"standby cluster leader with an expired lease", func() Snapshot {
+			s := asyncReplicaSnap()
+			s.View.Lock.Holder = s.Member
+			s.Now = s.View.Lock.ObservedAt.Add(s.View.Lock.TTL + time.Second)
+			return s
+		}, codes("/replica", "/read-only", "/async", "/asynchronous", "/health")},
 		{"replica rewinding", func() Snapshot {
 			s := replicaSnap()
 			s.State = "rewinding"
@@ -191,6 +202,8 @@ func TestReadiness(t *testing.T) {
 	receivedAhead.Postgres.ReceivedLSN = 0x5000000
 	notLeading := primarySnap()
 	notLeading.Leading = false
+	standbyLeader := notStreaming
+	standbyLeader.View.Lock.Holder = standbyLeader.Member
 	tests := []struct {
 		name  string
 		snap  Snapshot
@@ -207,6 +220,7 @@ func TestReadiness(t *testing.T) {
 		{"write mode uses received position", receivedAhead, "?mode=write", 200},
 		{"apply mode uses replayed position", receivedAhead, "?mode=apply", 503},
 		{"replica not streaming", notStreaming, "?lag=1GB", 503},
+		{"standby cluster leader replays its source, streams from nobody", standbyLeader, "", 200},
 		{"bad lag", replicaSnap(), "?lag=lots", 400},
 	}
 	for _, tc := range tests {

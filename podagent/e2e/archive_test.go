@@ -218,6 +218,11 @@ func TestArchiveLifecycle(t *testing.T) {
 	if code := sl.get("/primary"); code == 200 {
 		t.Fatal("a standby cluster's leader answers /primary")
 	}
+	for _, path := range []string{"/standby-leader", "/leader", "/readiness"} {
+		if code := sl.get(path); code != 200 {
+			t.Fatalf("standby leader answers %s with %d, want 200", path, code)
+		}
+	}
 	if err := exec1(t, sl, "INSERT INTO t VALUES (0)"); err == nil {
 		t.Fatal("a standby cluster's leader accepted a write")
 	}
