@@ -66,6 +66,10 @@ func TestDecide(t *testing.T) {
 			o.Postgres.Restoring = true
 			o.View.State.Initialize = ""
 		}), []Kind{FinishRestore}, "finished"},
+		{"clone recovering without the lock only takes the lock, never promotes", with(orphan(), func(o *Observation) {
+			o.Postgres.InRecovery, o.Postgres.WasPrimary, o.Postgres.Restoring = true, false, true
+			o.View.State.Initialize = ""
+		}), []Kind{AcquireLock}, "finish recovering the restored backup"},
 		{"others wait while the clone recovers", with(replicaOf("a"), func(o *Observation) {
 			o.Postgres = Postgres{Dir: DirEmpty}
 			o.View.State.Initialize = ""

@@ -72,6 +72,14 @@ func elect(o Observation) Decision {
 		return decide("running as primary without the lock: demoting at once",
 			act(Demote, "no lock held by this member"))
 	}
+	if pg.Restoring {
+		// A clone's restored backup still recovering to its target (the
+		// agent restarted meanwhile): only the lock holder's path starts
+		// it and lets postgres promote itself there; an election promotion
+		// would cut the recovery short.
+		return decide("no leader: racing to finish recovering the restored backup",
+			act(AcquireLock, "the restore's recovery continues under the lock"))
+	}
 	if !pg.Running {
 		return decide("no leader: starting read-only to take part in the election",
 			actOn(StartReplica, "", "no live leader to follow"))
