@@ -216,7 +216,7 @@ func fetchAll(ctx context.Context, b catalog.Meta, dirs map[string]string, opts 
 
 func fetchArchive(ctx context.Context, b catalog.Meta, a catalog.Archive, dirs map[string]string, opts Options, done *atomic.Int64) error {
 	key := opts.Archive.Backup(b.ID, a.Name)
-	rc, err := openObject(ctx, opts.Store, key, opts.ChunkSize, opts.Parallel)
+	rc, err := openObject(ctx, opts.Store, key, a.Stored, opts.ChunkSize, opts.Parallel)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", a.Name, err)
 	}

@@ -83,17 +83,24 @@ func (r *rangeReader) Close() error {
 	return nil
 }
 
-// openObject reads key with parallel ranged GETs when it is large enough
-// to benefit, else with one Get.
-func openObject(ctx context.Context, st storage.Store, key string, chunk int64, parallel int) (io.ReadCloser, error) {
-	if parallel > 1 {
+// openObject reads key, size bytes as the catalogue recorded them, with
+// parallel ranged GETs when it is large enough to benefit, else with one
+// Get. The recorded size saves a HEAD per archive; a wrong one cannot pass
+// unnoticed, because the codec's trailer checks length and checksum.
+// size <= 0 (unknown) asks the store.
+func openObject(ctx context.Context, st storage.Store, key string, size, chunk int64, parallel int) (io.ReadCloser, error) {
+	if parallel <= 1 {
+		return st.Get(ctx, key)
+	}
+	if size <= 0 {
 		info, err := st.Stat(ctx, key)
 		if err != nil {
 			return nil, err
 		}
-		if info.Size > chunk {
-			return newRangeReader(ctx, st, key, info.Size, chunk, parallel), nil
-		}
+		size = info.Size
+	}
+	if size > chunk {
+		return newRangeReader(ctx, st, key, size, chunk, parallel), nil
 	}
 	return st.Get(ctx, key)
 }
