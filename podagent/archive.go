@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,13 @@ type ArchiveConfig struct {
 	// StandbyCluster: the leader keeps replaying Source until the dynamic
 	// configuration says standby_cluster: false.
 	StandbyCluster bool
+	// StandbyHost ("host:port", the source cluster's primary Service) makes
+	// a standby cluster's leader stream from the source as well, as
+	// Patroni's standby_cluster.host: changes arrive at once instead of a
+	// segment at a time, and Source's archive covers what the stream
+	// lacks. Without Source, the first member is cloned from it with
+	// pg_basebackup.
+	StandbyHost string
 	// ReplicaMinSize: a new replica is restored from Own's newest base
 	// backup (then streams) instead of running pg_basebackup against the
 	// leader when that backup holds at least this many bytes; negative
@@ -108,8 +116,16 @@ func (c ArchiveConfig) Validate() error {
 	if c.ReplicaMaxWALPercent < 0 {
 		errs = append(errs, fmt.Errorf("replica max WAL percent %d: want 0 (no limit) or more", c.ReplicaMaxWALPercent))
 	}
-	if c.StandbyCluster && c.Source == nil {
-		errs = append(errs, errors.New("a standby cluster needs a source archive (--bootstrap-from)"))
+	if c.StandbyCluster && c.Source == nil && c.StandbyHost == "" {
+		errs = append(errs, errors.New("a standby cluster needs a source archive (--bootstrap-from) or a source host (--standby-host)"))
+	}
+	if c.StandbyHost != "" {
+		if !c.StandbyCluster {
+			errs = append(errs, errors.New("--standby-host applies to a standby cluster (--standby-cluster)"))
+		}
+		if host, port, err := net.SplitHostPort(c.StandbyHost); err != nil || host == "" || port == "" || strings.ContainsAny(host, " '\\=") {
+			errs = append(errs, fmt.Errorf("standby host %q: want host:port", c.StandbyHost))
+		}
 	}
 	if c.StandbyCluster && c.Target.Kind != restore.Latest {
 		errs = append(errs, fmt.Errorf("a standby cluster follows its source to the end; target %s applies to clones only", c.Target))
@@ -144,7 +160,7 @@ type archiving struct {
 }
 
 func newArchiving(dataDir string, c ArchiveConfig, log hclog.Logger) (*archiving, error) {
-	if c.Own == nil && c.Source == nil {
+	if c.Own == nil && c.Source == nil && c.StandbyHost == "" {
 		return nil, nil
 	}
 	if err := c.Validate(); err != nil {
@@ -297,6 +313,11 @@ func rfc3339(t time.Time) string {
 // source through the restore_command the agent renders for it.
 func (a *Agent) restoreSource(ctx context.Context) error {
 	x := a.arch
+	if x != nil && x.source == nil && x.cfg.StandbyHost != "" {
+		// A standby cluster of a live source with no archive: copy its
+		// primary; the leader then streams from it.
+		return a.pg.Basebackup(ctx, pgctl.BasebackupOptions{ConnString: a.standbyConnInfo("pg_basebackup"), CheckpointFast: true})
+	}
 	if x == nil || x.source == nil {
 		return errors.New("no source archive configured")
 	}
@@ -405,4 +426,11 @@ func (a *Agent) dropIncompleteRestore(ctx context.Context) error {
 	a.log.Warn("data directory holds a restore cut short; emptying it to start over")
 	a.forgetData()
 	return a.pg.Wipe(ctx)
+}
+
+// standbyConnInfo is primary_conninfo (or pg_basebackup's connection) to
+// the source cluster's primary, for a standby cluster's leader.
+func (a *Agent) standbyConnInfo(app string) string {
+	host, port, _ := net.SplitHostPort(a.cfg.Archive.StandbyHost) // validated
+	return "host=" + host + " port=" + port + " user=" + a.cfg.ReplicationUser + " application_name=" + app + " connect_timeout=3"
 }

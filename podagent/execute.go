@@ -247,8 +247,15 @@ func (a *Agent) standbyOf(leader string) *pgconf.Standby {
 	if leader != "" {
 		s.PrimaryConnInfo = a.connTo(leader, a.cfg.ReplicationUser, "")
 	} else if a.settings(a.store.View()).StandbyCluster {
-		// A standby cluster's leader replays the source's archive.
-		s.RestoreCommand = a.arch.sourceRestoreCommand()
+		// A standby cluster's leader replays the source's archive and, with
+		// a source host, streams from the source's primary (no slot there:
+		// the source does not know this cluster's members).
+		if a.arch.source != nil {
+			s.RestoreCommand = a.arch.sourceRestoreCommand()
+		}
+		if a.cfg.Archive.StandbyHost != "" {
+			s.PrimaryConnInfo, s.PrimarySlotName = a.standbyConnInfo(a.cfg.Member), ""
+		}
 	}
 	return s
 }

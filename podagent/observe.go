@@ -49,7 +49,7 @@ func (a *Agent) settings(v leaderelect.ClusterView) ha.Settings {
 		MaximumLagOnFailover: c.MaximumLagOnFailover, SyncMode: c.SyncMode, SyncNodeCount: c.SyncNodeCount,
 		FailsafeMode: c.FailsafeMode, NoFailover: c.Tags.NoFailover, FailoverPriority: c.Tags.FailoverPriority,
 		RecloneOnRewindFailure: c.RecloneOnRewindFailure, InPod: a.kube != nil,
-		FromArchive: c.Archive.Source != nil,
+		FromArchive: c.Archive.Source != nil || c.Archive.StandbyCluster && c.Archive.StandbyHost != "",
 	}
 	dyn := v.State.Config
 	s.StandbyCluster = c.Archive.StandbyCluster && (dyn.StandbyCluster == nil || *dyn.StandbyCluster)

@@ -73,6 +73,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"another cluster's WAL archive (JSON) to create this cluster from instead of initdb: a clone (TENURE_BOOTSTRAP_FROM)")
 	fs.BoolVar(&c.Archive.StandbyCluster, "standby-cluster", false,
 		"follow the --bootstrap-from archive continuously; `tenure edit-config --set standby_cluster=false` promotes")
+	fs.StringVar(&c.Archive.StandbyHost, "standby-host", "",
+		"with --standby-cluster: the source cluster's primary (host:port) to stream from, besides its archive")
 	var backup backupFlags
 	fs.StringVar(&backup.schedule, "backup-schedule", env("TENURE_BACKUP_SCHEDULE", ""),
 		"take base backups into --archive-config on this cron schedule, on the leader (\"0 3 * * *\", @daily; UTC unless CRON_TZ=zone)")
@@ -135,7 +137,7 @@ func parseParams(s string) (map[string]string, error) {
 // archiveFlags loads the archive configurations the flags name.
 func archiveFlags(a *podagent.ArchiveConfig, own, source string, target *restore.TargetFlags) error {
 	if own == "" && source == "" {
-		return nil // Validate refuses --standby-cluster alone
+		return nil // Validate refuses --standby-cluster with no source
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -44,6 +44,9 @@ func TestArchiveFlags(t *testing.T) {
 		{"bad backup schedule", []string{"--archive-config", own, "--backup-schedule", "0 25 * * *"}, "0 25 * * *"},
 		{"retention without a schedule", []string{"--archive-config", own, "--backup-keep-last", "3"}, "backup schedule"},
 		{"backup schedule without an archive", []string{"--backup-schedule", "@daily"}, "--archive-config"},
+		{"standby cluster streaming from the source", []string{"--archive-config", own, "--standby-cluster", "--standby-host", "10.0.0.5:5432"}, ""},
+		{"standby host without a standby cluster", []string{"--archive-config", own, "--standby-host", "10.0.0.5:5432"}, "--standby-cluster"},
+		{"standby host without a port", []string{"--standby-cluster", "--standby-host", "10.0.0.5"}, "want host:port"},
 		{"negative wal percent", []string{"--archive-config", own, "--replica-from-archive-max-wal-percent", "-1"}, "percent"},
 	}
 	for _, c := range cases {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -264,6 +266,24 @@ func TestArchiveLifecycle(t *testing.T) {
 		t.Fatalf("source has %d rows (err %v) after the standby's promotion, want 170", n, err)
 	}
 
+	// A standby cluster that streams from the source's primary (and has
+	// no source archive): changes arrive without a WAL switch.
+	_, hostPath := e.config(t, "delta", "uid-delta-1")
+	hs := newCluster(t, kube, 1, "--archive-config", hostPath, "--standby-cluster",
+		"--standby-host", net.JoinHostPort(p.ip, strconv.Itoa(p.pgPort)))
+	hs.env = e.env()
+	hs.startAll()
+	hl := leaderOf(t, hs, 120*time.Second)
+	waitRows(t, hs, hl, "t", 170)
+	if err := exec1(t, p, "INSERT INTO t SELECT generate_series(171, 175)"); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, hs, hl, "t", 175)
+	if code := hl.get("/standby-leader"); code != 200 {
+		t.Fatalf("streaming standby leader answers /standby-leader with %d", code)
+	}
+	hl.kill9()
+
 	// A failover archives the new timeline's history file.
 	p.kill9()
 	np := src.waitPrimary(60*time.Second, p)
@@ -317,8 +337,8 @@ func TestArchiveLifecycle(t *testing.T) {
 		}
 	}
 	waitRows(t, cl, cp, "pitr", 10)
-	if n, err := count(t, cp, "t"); err != nil || n != 170 {
-		t.Fatalf("clone has %d rows in t (err %v), want 170", n, err)
+	if n, err := count(t, cp, "t"); err != nil || n != 175 {
+		t.Fatalf("clone has %d rows in t (err %v), want 175", n, err)
 	}
 	// The restore's settings are gone: the clone archives to its own
 	// archive and its replicas fetch from it, not from the source.

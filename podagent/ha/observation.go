@@ -115,8 +115,9 @@ type Settings struct {
 	// InPod is false for local runs: no labels are managed.
 	InPod bool
 	// FromArchive: the bootstrap winner creates the cluster from another
-	// cluster's WAL archive (a clone, or the first member of a standby
-	// cluster) instead of running initdb.
+	// cluster instead of running initdb: from its WAL archive (a clone, or
+	// a standby cluster), or by copying its primary (a standby cluster
+	// streaming from the source).
 	FromArchive bool
 	// StandbyCluster: the leader stays in recovery, replaying the source
 	// cluster's archive, and its replicas stream from it. Turning it off
