@@ -79,7 +79,10 @@ func (m Member) memberSettings() []setting {
 func (m Member) parameterSettings() []setting {
 	merged := maps.Clone(defaults)
 	if m.ArchiveCommand != "" {
-		merged["archive_mode"] = "on"
+		// archive_timeout bounds how much committed work a quiet primary
+		// holds only in an unfinished segment: the archive's recovery
+		// point, as CloudNativePG's default (Spilo's is 30 min).
+		merged["archive_mode"], merged["archive_timeout"] = "on", "5min"
 	}
 	for name, v := range m.Parameters {
 		merged[strings.ToLower(name)] = v
