@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,11 +18,13 @@ import (
 
 	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/podagent/api"
+	"github.com/tenure-pg/tenure/podagent/pgctl"
 	"github.com/tenure-pg/tenure/walarchive/basebackup"
 	"github.com/tenure-pg/tenure/walarchive/layout"
 	"github.com/tenure-pg/tenure/walarchive/storage"
 	"github.com/tenure-pg/tenure/walarchive/storage/s3store"
 	"github.com/tenure-pg/tenure/walarchive/wal"
+	"github.com/tenure-pg/tenure/walarchive/walname"
 )
 
 // archiveEnv is a real S3 server with one bucket the clusters archive to.
@@ -370,4 +373,132 @@ func fetchBody(t testing.TB, url string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestRewindFetchesFromArchive: a former primary whose WAL back to the
+// last common checkpoint is gone from pg_wal (recycled, here deleted after
+// it was archived) still rejoins: pg_rewind runs with --restore-target-wal
+// and its restore_command fetches those segments from the archive.
+func TestRewindFetchesFromArchive(t *testing.T) {
+	kube := testenv.Shared(t)
+	e := newArchiveEnv(t)
+	cfg, path := e.config(t, "epsilon", "uid-epsilon-1")
+	c := newCluster(t, kube, 2, "--archive-config", path)
+	c.env = e.env()
+	p := startHealthy(t, c)
+	r := other(c, p)
+
+	// The last checkpoint both will share, then a few archived segments.
+	if err := exec1(t, p, "CHECKPOINT"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := exec1(t, p, "INSERT INTO t VALUES ($1)", i); err != nil {
+			t.Fatal(err)
+		}
+		e.archived(t, c, cfg, switchWAL(t, p))
+	}
+	waitRows(t, c, r, "t", 3)
+
+	// The replica stops receiving; the primary writes on alone (the
+	// diverging WAL) and then goes down cleanly without its agent, so no
+	// crash recovery needs the old WAL either.
+	rpg := r.postmasterPID()
+	if err := syscall.Kill(-rpg, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			_ = syscall.Kill(-rpg, syscall.SIGCONT)
+			resumed = true
+		}
+	}
+	t.Cleanup(resume)
+	// End the frozen replica's stream, so that nothing written from now on
+	// reaches it (a shutdown would otherwise still send it everything).
+	if err := exec1(t, p, "SELECT pg_terminate_backend(pid) FROM pg_stat_replication"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the replica's walsender gone", func() bool {
+		n, err := query[int64](t, p, "SELECT count(*) FROM pg_stat_replication")
+		return err == nil && n == 0
+	})
+	if err := exec1(t, p, "INSERT INTO t SELECT generate_series(100, 199)"); err != nil {
+		t.Fatal(err)
+	}
+	// Freeze the agent (postgres would die with it: its parent-death
+	// signal is an immediate shutdown), shut postgres down fast, then
+	// kill the agent.
+	ppg := p.postmasterPID()
+	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(ppg, syscall.SIGINT); err != nil { // fast shutdown: a shutdown checkpoint
+		t.Fatal(err)
+	}
+	waitGone(ppg)
+	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	p.cmd = nil
+	p.log.Close()
+	resume()
+	if np := c.waitPrimary(60*time.Second, p); np != r {
+		t.Fatalf("%s became primary, want %s", np.name, r.name)
+	}
+
+	// Drop the former primary's archived WAL before its shutdown
+	// checkpoint's segment, as recycling would have.
+	out, err := exec.Command(filepath.Join(pgBin(), "pg_controldata"), p.path("data")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_controldata: %v\n%s", err, out)
+	}
+	cd, err := pgctl.ParseControldata(string(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := walname.SegmentOf(cd.Timeline, cd.RedoLSN, 0).Name(0)
+	st := e.store(t, cfg)
+	entries, err := os.ReadDir(p.path("data/pg_wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0
+	for _, en := range entries {
+		if _, err := walname.ParseSegment(en.Name(), 0); err == nil && en.Name() < keep && isArchived(st, cfg, en.Name()) {
+			if err := os.Remove(filepath.Join(p.path("data/pg_wal"), en.Name())); err != nil {
+				t.Fatal(err)
+			}
+			dropped++
+		}
+	}
+	if dropped < 3 {
+		t.Fatalf("dropped %d archived segments before %s, want at least 3", dropped, keep)
+	}
+
+	p.start()
+	c.waitStreaming(p, 120*time.Second)
+	if !logHas(p, "rewind done") {
+		c.dumpLogs()
+		t.Fatal("the former primary streams but did not rewind")
+	}
+	if err := exec1(t, r, "INSERT INTO t VALUES (1000)"); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, c, p, "t", 4)
+}
+
+func isArchived(st storage.Store, cfg wal.Config, name string) bool {
+	_, err := st.Stat(context.Background(), cfg.Archive.WAL(name))
+	return err == nil
+}
+
+// pgBin is where the PostgreSQL binaries are.
+func pgBin() string {
+	if bin := os.Getenv("TENURE_PG_BIN"); bin != "" {
+		return bin
+	}
+	return pgctl.DefaultBinDir
 }

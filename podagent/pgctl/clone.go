@@ -105,7 +105,11 @@ func (in *Instance) Rewind(ctx context.Context, source string) error {
 	if in.cfg.RewindRestoreTargetWAL {
 		args = append(args, "--restore-target-wal")
 	}
-	out, err := in.runTool(ctx, "pg_rewind", args...)
+	// In the data directory: pg_rewind runs the target's restore_command
+	// in its own working directory, postgres in the data directory, and
+	// restore_commands rely on that (tenure-agent wal-fetch finds its
+	// config file and the agent's socket there).
+	out, err := in.runToolIn(ctx, in.cfg.DataDir, "pg_rewind", args...)
 	if err != nil {
 		if rewindImpossible(out) {
 			err = fmt.Errorf("%w: %w", ErrRewindImpossible, err)

@@ -155,7 +155,14 @@ func (in *Instance) env() []string {
 // runTool runs a short-lived tool and returns its combined output; the
 // error carries the output's last lines.
 func (in *Instance) runTool(ctx context.Context, name string, args ...string) (string, error) {
-	out, err := in.command(ctx, name, args...).CombinedOutput()
+	return in.runToolIn(ctx, "/", name, args...)
+}
+
+// runToolIn is runTool with dir as the working directory.
+func (in *Instance) runToolIn(ctx context.Context, dir, name string, args ...string) (string, error) {
+	cmd := in.command(ctx, name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", err, ctx.Err())
