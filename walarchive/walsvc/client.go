@@ -37,6 +37,13 @@ var (
 // at once or not at all; a wedged agent must not hold up postgres.
 const dialTimeout = 2 * time.Second
 
+// ackTimeout (a var for tests) bounds the wait for the server's
+// acknowledgement, which it sends before any work: a server that accepts
+// the connection but never acknowledges (a hung agent; the kernel accepts
+// for it) counts as no server, and the caller works standalone instead of
+// holding up archiving. The work itself may take as long as ctx allows.
+var ackTimeout = 5 * time.Second
+
 // Push asks the server listening on socket to archive the file at path
 // (relative paths are resolved against the working directory, which for
 // archive_command is PGDATA). It returns nil only once the server reports
@@ -79,12 +86,27 @@ func call(ctx context.Context, socket string, req request) error {
 	if err := writeMessage(conn, req); err != nil {
 		return fmt.Errorf("%w: send: %w", ErrNoServer, err)
 	}
+	r := bufio.NewReaderSize(conn, maxMessage)
+	_ = conn.SetReadDeadline(time.Now().Add(ackTimeout))
 	var rep reply
-	if err := readMessage(bufio.NewReaderSize(conn, maxMessage), &rep); err != nil {
+	if err := readMessage(r, &rep); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%w: no reply: %w", ErrNoServer, err)
+		return fmt.Errorf("%w: no acknowledgement: %w", ErrNoServer, err)
+	}
+	if rep.Code == CodeAccepted {
+		_ = conn.SetReadDeadline(time.Time{})
+		if err := ctx.Err(); err != nil { // a cancellation the line above undid
+			return err
+		}
+		rep = reply{}
+		if err := readMessage(r, &rep); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: no reply: %w", ErrNoServer, err)
+		}
 	}
 	return replyError(rep)
 }

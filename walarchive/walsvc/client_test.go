@@ -77,14 +77,14 @@ func TestBadRequests(t *testing.T) {
 		name, line, code string
 	}{
 		{"not json", "hello\n", CodeBadRequest},
-		{"unknown field", `{"v":1,"op":"push","path":"` + segPath + `","force":true}` + "\n", CodeBadRequest},
-		{"unknown op", `{"v":1,"op":"delete","path":"` + segPath + `"}` + "\n", CodeBadRequest},
-		{"other version", `{"v":2,"op":"push","path":"` + segPath + `"}` + "\n", CodeVersion},
-		{"relative path", `{"v":1,"op":"push","path":"pg_wal/` + seg(1) + `"}` + "\n", CodeBadRequest},
-		{"push with dest", `{"v":1,"op":"push","path":"` + segPath + `","dest":"/tmp/x"}` + "\n", CodeBadRequest},
-		{"outside pg_wal", `{"v":1,"op":"push","path":"/etc/` + seg(1) + `"}` + "\n", CodeNotServed},
-		{"not a wal name", `{"v":1,"op":"push","path":"` + filepath.Join(data, "pg_wal", "postgresql.conf") + `"}` + "\n", CodeBadRequest},
-		{"fetch bad name", `{"v":1,"op":"fetch","name":"x","dest":"` + segPath + `"}` + "\n", CodeBadRequest},
+		{"unknown field", `{"v":2,"op":"push","path":"` + segPath + `","force":true}` + "\n", CodeBadRequest},
+		{"unknown op", `{"v":2,"op":"delete","path":"` + segPath + `"}` + "\n", CodeBadRequest},
+		{"other version", `{"v":1,"op":"push","path":"` + segPath + `"}` + "\n", CodeVersion},
+		{"relative path", `{"v":2,"op":"push","path":"pg_wal/` + seg(1) + `"}` + "\n", CodeBadRequest},
+		{"push with dest", `{"v":2,"op":"push","path":"` + segPath + `","dest":"/tmp/x"}` + "\n", CodeBadRequest},
+		{"outside pg_wal", `{"v":2,"op":"push","path":"/etc/` + seg(1) + `"}` + "\n", CodeNotServed},
+		{"not a wal name", `{"v":2,"op":"push","path":"` + filepath.Join(data, "pg_wal", "postgresql.conf") + `"}` + "\n", CodeBadRequest},
+		{"fetch bad name", `{"v":2,"op":"fetch","name":"x","dest":"` + segPath + `"}` + "\n", CodeBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := rawCall(t, sock, tc.line)
@@ -175,4 +175,35 @@ func TestRunFollowsDataDirectory(t *testing.T) {
 	if err := <-ran; err != nil {
 		t.Errorf("run = %v", err)
 	}
+}
+
+// A server that accepts the connection but never acknowledges (a hung
+// agent: the kernel accepts for it) counts as no server, soon, so
+// archive_command falls back to working standalone.
+func TestClientHungServerFallsBack(t *testing.T) {
+	old := ackTimeout
+	ackTimeout = 100 * time.Millisecond
+	t.Cleanup(func() { ackTimeout = old })
+	data := dataDir(t)
+	ready(t, data, seg(1))
+	l, err := Listen(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	held := make(chan net.Conn, 1)
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			held <- c // read nothing, answer nothing
+		}
+	}()
+	began := time.Now()
+	err = Push(context.Background(), SocketPath(data), filepath.Join(data, "pg_wal", seg(1)))
+	if !errors.Is(err, ErrNoServer) {
+		t.Fatalf("push to a hung server = %v, want ErrNoServer", err)
+	}
+	if took := time.Since(began); took > 5*time.Second {
+		t.Fatalf("fell back after %v", took)
+	}
+	(<-held).Close()
 }

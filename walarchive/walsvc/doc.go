@@ -38,10 +38,12 @@
 //     than Prefetch+Concurrency segments (others are evicted on every
 //     fetch), is emptied when no fetch came for Config.SpoolIdle, and on
 //     start and stop.
-//   - Protocol: one request per connection, one JSON line each way, with
-//     a version field; see protocol.go. The client (Push, Fetch) returns
-//     ErrNoServer when nothing able answers (no socket, refused, another
-//     protocol version, another data directory, connection lost), and the
+//   - Protocol: one request per connection, one JSON line from the client
+//     and two back (CodeAccepted at once, then the outcome), with a
+//     version field; see protocol.go. The client (Push, Fetch) returns
+//     ErrNoServer when nothing able answers (no socket, refused, no
+//     acknowledgement within seconds from a hung agent, another protocol
+//     version, another data directory, connection lost), and the
 //     subcommand then works standalone; push and fetch are idempotent, so
 //     doing work twice is safe.
 //

@@ -250,9 +250,16 @@ func rawCall(t *testing.T, socket, line string) reply {
 	if _, err := c.Write([]byte(line)); err != nil {
 		t.Fatal(err)
 	}
+	r := bufio.NewReader(c)
 	var rep reply
-	if err := readMessage(bufio.NewReader(c), &rep); err != nil {
+	if err := readMessage(r, &rep); err != nil {
 		t.Fatal(err)
+	}
+	if rep.Code == CodeAccepted { // the final reply follows
+		rep = reply{}
+		if err := readMessage(r, &rep); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return rep
 }

@@ -12,7 +12,11 @@ import (
 // ProtocolVersion is sent in every request and reply. A server answers a
 // request of another version with CodeVersion and does nothing, so a
 // client of a different build falls back to standalone.
-const ProtocolVersion = 1
+//
+// Version 2 added CodeAccepted: the server acknowledges a request at once
+// and replies again when done, so a client can tell a hung server from a
+// slow upload.
+const ProtocolVersion = 2
 
 // maxMessage bounds one JSON line. Requests carry two paths (PATH_MAX is
 // 4096 on Linux), replies an error message.
@@ -27,6 +31,7 @@ const (
 // Reply codes. The client turns each into an error a caller can test
 // with errors.Is (see client.go).
 const (
+	CodeAccepted    = "accepted"     // the server has the request and works on it; the final reply follows
 	CodeOK          = "ok"
 	CodeNotArchived = "not_archived" // fetch: the archive has no such file
 	CodeBadRequest  = "bad_request"  // malformed or invalid request; nothing was done

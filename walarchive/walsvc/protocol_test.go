@@ -23,8 +23,8 @@ func TestReplyError(t *testing.T) {
 
 // The request decoder never panics and refuses oversized lines.
 func FuzzReadRequest(f *testing.F) {
-	f.Add([]byte(`{"v":1,"op":"push","path":"/d/pg_wal/000000010000000000000001"}` + "\n"))
-	f.Add([]byte(`{"v":1,"op":"fetch","name":"00000002.history","dest":"/d/pg_wal/RECOVERYHISTORY"}` + "\n"))
+	f.Add([]byte(`{"v":2,"op":"push","path":"/d/pg_wal/000000010000000000000001"}` + "\n"))
+	f.Add([]byte(`{"v":2,"op":"fetch","name":"00000002.history","dest":"/d/pg_wal/RECOVERYHISTORY"}` + "\n"))
 	f.Add([]byte("\n"))
 	f.Add(append(bytes.Repeat([]byte("a"), maxMessage+1), '\n'))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -123,6 +123,11 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		rep.Code, rep.Error = CodeBadRequest, err.Error()
 	} else {
 		_ = conn.SetReadDeadline(time.Time{})
+		if req.Version == ProtocolVersion {
+			// At once, before the work: the client's sign of life.
+			_ = conn.SetWriteDeadline(time.Now().Add(requestTimeout))
+			_ = writeMessage(conn, reply{Version: ProtocolVersion, Code: CodeAccepted})
+		}
 		rep = s.do(ctx, req)
 	}
 	s.m.requests.WithLabelValues(opLabel(req.Op), rep.Code).Inc()
