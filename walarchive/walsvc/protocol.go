@@ -31,7 +31,7 @@ const (
 // Reply codes. The client turns each into an error a caller can test
 // with errors.Is (see client.go).
 const (
-	CodeAccepted    = "accepted"     // the server has the request and works on it; the final reply follows
+	CodeAccepted    = "accepted" // the server has the request and works on it; the final reply follows
 	CodeOK          = "ok"
 	CodeNotArchived = "not_archived" // fetch: the archive has no such file
 	CodeBadRequest  = "bad_request"  // malformed or invalid request; nothing was done
