@@ -424,6 +424,19 @@ func TestRewindFetchesFromArchive(t *testing.T) {
 		n, err := query[int64](t, p, "SELECT count(*) FROM pg_stat_replication")
 		return err == nil && n == 0
 	})
+	// Nor may it reach the archive, from which the replica would replay it
+	// before promoting (wal-push falls back to working standalone when the
+	// agent is frozen, below).
+	if err := exec1(t, p, "ALTER SYSTEM SET archive_command = 'false'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec1(t, p, "SELECT pg_reload_conf()"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "archive_command off on the primary", func() bool {
+		v, err := query[string](t, p, "SHOW archive_command")
+		return err == nil && v == "false"
+	})
 	if err := exec1(t, p, "INSERT INTO t SELECT generate_series(100, 199)"); err != nil {
 		t.Fatal(err)
 	}
