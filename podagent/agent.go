@@ -65,6 +65,7 @@ type memory struct {
 	following         string // member primary_conninfo points at
 	syncNames         string // synchronous_standby_names as last rendered
 	pgStatusAt        time.Time
+	archive           *api.ArchiveInfo // with pgStatus, for the REST API
 }
 
 // snapshotFresh is how long a status read for the REST API is reused:
@@ -251,8 +252,11 @@ func (a *Agent) Snapshot() api.Snapshot {
 		st, err := a.pg.Status(ctx)
 		cancel()
 		if err == nil {
+			// The archive's state (a directory listing) is read at the
+			// same bounded rate, outside the lock.
+			arch := a.arch.status(a.cfg.DataDir, st.Archiver)
 			a.mu.Lock()
-			a.mem.pgStatus, a.mem.pgStatusAt = st, a.clock.Now()
+			a.mem.pgStatus, a.mem.pgStatusAt, a.mem.archive = st, a.clock.Now(), arch
 			a.mu.Unlock()
 		}
 	}

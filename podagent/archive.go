@@ -153,10 +153,9 @@ type archiving struct {
 	archiver *wal.Archiver // own archive; also the WAL service's pusher and fetcher
 	svc      *walsvc.Server
 	sched    *schedule.Runner // nil without a backup schedule
-	ownKey   []byte
 	ownCodec codec.Options
 	source   storage.Store
-	srcCodec codec.Options
+	srcKey   []byte
 }
 
 func newArchiving(dataDir string, c ArchiveConfig, log hclog.Logger) (*archiving, error) {
@@ -176,12 +175,9 @@ func newArchiving(dataDir string, c ArchiveConfig, log hclog.Logger) (*archiving
 		if x.archiver, err = wal.New(*c.Own, x.own, log.Named("wal")); err != nil {
 			return nil, err
 		}
-		opts, err := c.Own.CodecOptions()
-		if err != nil {
+		if x.ownCodec, err = c.Own.CodecOptions(); err != nil {
 			return nil, err
 		}
-		x.ownKey = opts.Key
-		x.ownCodec = opts
 		sc := c.Service
 		if sc.Concurrency == 0 {
 			sc = walsvc.Default()
@@ -196,9 +192,11 @@ func newArchiving(dataDir string, c ArchiveConfig, log hclog.Logger) (*archiving
 		if x.source, err = wal.OpenStore(ctx, *c.Source); err != nil {
 			return nil, fmt.Errorf("source archive: %w", err)
 		}
-		if x.srcCodec, err = c.Source.CodecOptions(); err != nil {
+		opts, err := c.Source.CodecOptions()
+		if err != nil {
 			return nil, fmt.Errorf("source archive: %w", err)
 		}
+		x.srcKey = opts.Key
 	}
 	return x, nil
 }
@@ -313,18 +311,18 @@ func rfc3339(t time.Time) string {
 // source through the restore_command the agent renders for it.
 func (a *Agent) restoreSource(ctx context.Context) error {
 	x := a.arch
-	if x != nil && x.source == nil && x.cfg.StandbyHost != "" {
-		// A standby cluster of a live source with no archive: copy its
-		// primary; the leader then streams from it.
+	switch {
+	case x == nil:
+		return errors.New("no source cluster configured")
+	case x.source == nil:
+		// A standby cluster of a live source with no archive (Validate
+		// allows nothing else): copy its primary; the leader then streams
+		// from it.
 		return a.pg.Basebackup(ctx, pgctl.BasebackupOptions{ConnString: a.standbyConnInfo("pg_basebackup"), CheckpointFast: true})
 	}
-	if x == nil || x.source == nil {
-		return errors.New("no source archive configured")
-	}
-	target := x.cfg.Target
-	opts := restore.Options{Store: x.source, Archive: x.cfg.Source.Archive, Key: x.srcCodec.Key, DataDir: a.cfg.DataDir,
+	opts := restore.Options{Store: x.source, Archive: x.cfg.Source.Archive, Key: x.srcKey, DataDir: a.cfg.DataDir,
 		RestoreCommand: x.sourceRestoreCommand(), Standby: x.cfg.StandbyCluster, Log: a.log.Named("restore")}
-	return a.restoreFrom(ctx, opts, target)
+	return a.restoreFrom(ctx, opts, x.cfg.Target)
 }
 
 // restoreFrom plans the restore of opts' archive to target and carries it
@@ -355,21 +353,21 @@ func (a *Agent) restoreFrom(ctx context.Context, opts restore.Options, target re
 
 // replicaFromArchive builds this replica from the own archive's newest
 // base backup, as a standby that replays the archive and then streams.
-// It reports false, having written nothing, when the archive has no
-// backup big enough to be worth it or none that restores.
-func (a *Agent) replicaFromArchive(ctx context.Context) (bool, error) {
+// It reports false, leaving the directory empty, when the archive has no
+// backup worth it or none that restores: the caller clones the leader.
+func (a *Agent) replicaFromArchive(ctx context.Context) bool {
 	x := a.arch
 	if x == nil || x.own == nil || x.cfg.ReplicaMinSize < 0 {
-		return false, nil
+		return false
 	}
 	l, err := catalog.List(ctx, x.own, x.cfg.Own.Archive)
 	if err != nil {
 		a.log.Warn("cannot list base backups; cloning the leader instead", "error", err)
-		return false, nil
+		return false
 	}
 	newest, ok := l.Newest()
 	if !ok || newest.RawSize < x.cfg.ReplicaMinSize {
-		return false, nil
+		return false
 	}
 	v := a.store.View()
 	leaderLSN := v.Members[v.Lock.Holder].FlushedLSN
@@ -377,17 +375,18 @@ func (a *Agent) replicaFromArchive(ctx context.Context) (bool, error) {
 		if replay := leaderLSN - uint64(newest.StartLSN); replay*100 > uint64(pct)*uint64(newest.RawSize) {
 			a.log.Info("newest base backup is too far behind the leader; cloning the leader instead",
 				"backup", newest.ID, "wal_to_replay", replay, "backup_bytes", newest.RawSize, "max_percent", pct)
-			return false, nil
+			return false
 		}
 	}
-	_, restoreCmd := x.commands()
-	opts := restore.Options{Store: x.own, Archive: x.cfg.Own.Archive, Key: x.ownKey, DataDir: a.cfg.DataDir,
-		RestoreCommand: restoreCmd, Standby: true, Log: a.log.Named("restore")}
+	// Standby: no recovery settings are written; the replica's rendered
+	// configuration brings restore_command and primary_conninfo.
+	opts := restore.Options{Store: x.own, Archive: x.cfg.Own.Archive, Key: x.ownCodec.Key, DataDir: a.cfg.DataDir,
+		Standby: true, Log: a.log.Named("restore")}
 	if err := a.restoreFrom(ctx, opts, restore.Target{Kind: restore.Latest}); err != nil {
 		a.log.Warn("replica from the archive failed; cloning the leader instead", "error", err)
-		return false, nil
+		return false
 	}
-	return true, nil
+	return true
 }
 
 // finishRestore ends a clone's recovery: the restore's settings (its
@@ -431,6 +430,5 @@ func (a *Agent) dropIncompleteRestore(ctx context.Context) error {
 // standbyConnInfo is primary_conninfo (or pg_basebackup's connection) to
 // the source cluster's primary, for a standby cluster's leader.
 func (a *Agent) standbyConnInfo(app string) string {
-	host, port, _ := net.SplitHostPort(a.cfg.Archive.StandbyHost) // validated
-	return "host=" + host + " port=" + port + " user=" + a.cfg.ReplicationUser + " application_name=" + app + " connect_timeout=3"
+	return conninfo("postgres://"+a.cfg.Archive.StandbyHost, a.cfg.ReplicationUser, app, "")
 }

@@ -129,8 +129,8 @@ func (a *Agent) dataStep(ctx context.Context, act ha.Action) error {
 		return a.store.Initialize(ctx, act.Member)
 	case ha.Basebackup:
 		a.setState("creating replica")
-		if ok, err := a.replicaFromArchive(ctx); ok || err != nil {
-			return err
+		if a.replicaFromArchive(ctx) {
+			return nil
 		}
 		return a.pg.Basebackup(ctx, pgctl.BasebackupOptions{ConnString: a.cloneConn(act.Member), CheckpointFast: true})
 	case ha.Reclone:

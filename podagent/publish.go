@@ -63,7 +63,7 @@ func (a *Agent) snapshotLocked() api.Snapshot {
 		Now: a.clock.Now(), TTL: a.cfg.TTL,
 	}
 	s.Paused = s.View.State.Config.Paused
-	s.Archive = a.arch.status(a.cfg.DataDir, st.Archiver)
+	s.Archive = a.mem.archive
 	// Leading is judged now, not at the last loop: a loop blocked in a slow
 	// step must not make peers believe a stale leader still leads.
 	s.Leading = running && !st.InRecovery && a.leadingLocked(s.View, s.Now)

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/podagent/api"
 	"github.com/tenure-pg/tenure/podagent/pgctl"
@@ -87,19 +85,6 @@ func (e *archiveEnv) archived(t testing.TB, c *cluster, cfg wal.Config, name str
 	}
 	c.dumpLogs()
 	t.Fatalf("%s not in archive %s within 60s", name, cfg.Archive.Root())
-}
-
-func query[T any](t testing.TB, m *member, sql string) (T, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var v T
-	conn, err := pgx.Connect(ctx, m.dsn())
-	if err != nil {
-		return v, err
-	}
-	defer conn.Close(ctx)
-	err = conn.QueryRow(ctx, sql).Scan(&v)
-	return v, err
 }
 
 // switchWAL ends the primary's current segment and returns its name.

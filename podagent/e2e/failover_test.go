@@ -25,17 +25,22 @@ func exec1(t testing.TB, m *member, sql string, args ...any) error {
 	return err
 }
 
-func count(t testing.TB, m *member, table string) (int, error) {
+// query returns the one value sql selects on m.
+func query[T any](t testing.TB, m *member, sql string) (T, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	var v T
 	conn, err := pgx.Connect(ctx, m.dsn())
 	if err != nil {
-		return 0, err
+		return v, err
 	}
 	defer conn.Close(ctx)
-	var n int
-	err = conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
-	return n, err
+	err = conn.QueryRow(ctx, sql).Scan(&v)
+	return v, err
+}
+
+func count(t testing.TB, m *member, table string) (int, error) {
+	return query[int](t, m, "SELECT count(*) FROM "+table)
 }
 
 // waitRows polls until m's table holds want rows.

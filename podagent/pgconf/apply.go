@@ -197,6 +197,17 @@ func readOptional(path string) ([]byte, error) {
 	return b, err
 }
 
+// ReplaceFile replaces the data directory's file name with content,
+// atomically, owned by the data directory's owner: for the files Apply
+// does not render, such as postgresql.auto.conf after a restore.
+func ReplaceFile(dataDir, name string, content []byte) error {
+	o, err := dataDirOwner(dataDir)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(dataDir, name), content, o)
+}
+
 // writeIfChanged replaces path with content unless it already holds it.
 func writeIfChanged(path string, content []byte, o owner) (bool, error) {
 	old, err := readOptional(path)

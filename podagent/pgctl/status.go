@@ -38,7 +38,8 @@ type Status struct {
 	PostmasterStart  time.Time
 	ServerVersionNum int
 	// Archiver is pg_stat_archiver: what archive_command achieved, whoever
-	// ran it (the agent's WAL service or a standalone wal-push).
+	// ran it (the agent's WAL service or a standalone wal-push); zero on a
+	// standby, which does not archive.
 	Archiver Archiver
 }
 
@@ -181,6 +182,9 @@ func replication(ctx context.Context, c *pgx.Conn, st *Status) error {
 }
 
 func archiver(ctx context.Context, c *pgx.Conn, st *Status) error {
+	if st.InRecovery {
+		return nil // a standby archives nothing (archive_mode = on)
+	}
 	a := &st.Archiver
 	var archivedAt, failedAt *time.Time
 	err := c.QueryRow(ctx, `SELECT archived_count, coalesce(last_archived_wal, ''), last_archived_time,

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/tenure-pg/tenure/podagent/pgconf"
@@ -162,18 +161,7 @@ func ClearRecoverySettings(dataDir string) error {
 	if out == string(b) {
 		return nil
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("clear recovery settings: %w", err)
-	}
-	tmp := path + ".tenure-tmp"
-	if err := os.WriteFile(tmp, []byte(out), fi.Mode().Perm()); err != nil {
-		return fmt.Errorf("clear recovery settings: %w", err)
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		_ = os.Chown(tmp, int(st.Uid), int(st.Gid))
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := pgconf.ReplaceFile(dataDir, "postgresql.auto.conf", []byte(out)); err != nil {
 		return fmt.Errorf("clear recovery settings: %w", err)
 	}
 	return nil
