@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenure-pg/tenure/leaderelect"
 	"github.com/tenure-pg/tenure/podagent/api"
+	"github.com/tenure-pg/tenure/podagent/gate"
 	"github.com/tenure-pg/tenure/podagent/ha"
 	"github.com/tenure-pg/tenure/podagent/pgctl"
 )
@@ -34,6 +35,7 @@ type Agent struct {
 	wake  chan struct{}
 	token string     // bearer token for peers' failsafe endpoint
 	arch  *archiving // nil without archives
+	gate  *gate.Gate // nil with the commit gate off
 
 	stopping atomic.Bool
 	// execMu serialises the loop's actions and the REST commands that touch
@@ -63,7 +65,7 @@ type memory struct {
 	leading           bool
 	stopCheckpoint    uint64 // checkpoint LSN of the last clean stop
 	following         string // member primary_conninfo points at
-	syncNames         string // synchronous_standby_names as last rendered
+	syncMembers       []string // the synchronous standbys as last applied
 	pgStatusAt        time.Time
 	archive           *api.ArchiveInfo // with pgStatus, for the REST API
 }
@@ -100,6 +102,13 @@ func New(cfg Config, store *leaderelect.Store, pg *pgctl.Instance, kube kubernet
 		wake:  make(chan struct{}, 1),
 		token: cfg.APIToken,
 		mem:   memory{state: "starting", loopAt: time.Now()},
+	}
+	if cfg.CommitGate {
+		a.gate = gate.New(gate.Config{
+			ConnString: fmt.Sprintf("host=%s port=%d user=%s dbname=postgres", cfg.SocketDir, cfg.Port, cfg.Superuser),
+			Leading:    a.leadingNow,
+			Log:        log.Named("gate"),
+		})
 	}
 	if err := arch.schedule(a.backupSource, log); err != nil {
 		return nil, fmt.Errorf("agent config: %w", err)
@@ -138,6 +147,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	gctx, stopGuard := context.WithCancel(ctx)
 	defer stopGuard()
 	go a.guard(gctx)
+	if a.gate != nil {
+		go a.gate.Run(gctx)
+	}
 	go a.arch.run(gctx)
 	for {
 		o := a.observe(ctx)

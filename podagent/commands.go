@@ -82,7 +82,7 @@ func (a *Agent) Restart(ctx context.Context, r api.RestartRequest) error {
 	if !a.pg.Running() {
 		return fmt.Errorf("%w: postgres is not running", api.ErrUnavailable)
 	}
-	if err := a.pg.Stop(ctx, pgctl.Fast); err != nil {
+	if err := a.stopPostgres(ctx, pgctl.Fast); err != nil {
 		return err
 	}
 	var err error
@@ -130,7 +130,7 @@ func (a *Agent) Reinitialize(ctx context.Context, force bool) error {
 		return fmt.Errorf("%w: no leader to clone from", api.ErrUnavailable)
 	}
 	if a.pg.Running() {
-		if err := a.pg.Stop(ctx, pgctl.Fast); err != nil {
+		if err := a.stopPostgres(ctx, pgctl.Fast); err != nil {
 			return err
 		}
 	}

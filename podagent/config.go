@@ -65,6 +65,11 @@ type Config struct {
 	FailsafeMode           bool
 	RecloneOnRewindFailure bool
 	Tags                   leaderelect.Tags
+	// CommitGate makes every commit on this member's primary wait for the
+	// agent's own confirmation, given only while its lease is fresh (see
+	// package gate). Off, a frozen agent leaves a primary that accepts
+	// writes after another member was promoted.
+	CommitGate bool
 }
 
 // Default returns the defaults for member of cluster.
@@ -88,6 +93,7 @@ func Default(cluster, member string) Config {
 		SyncMode:             ha.SyncOff,
 		SyncNodeCount:        1,
 		FailsafeMode:         true,
+		CommitGate:           true,
 	}
 }
 

@@ -209,7 +209,7 @@ func (a *Agent) setState(s string) {
 // render writes postgresql.conf and pg_hba.conf for the role about to run.
 func (a *Agent) render(standby *pgconf.Standby) (pgconf.Result, error) {
 	a.mu.Lock()
-	syncNames := a.mem.syncNames
+	syncMembers := a.mem.syncMembers
 	a.mu.Unlock()
 	m := pgconf.Member{
 		ListenAddresses: a.cfg.ListenAddress, Port: a.cfg.Port, SocketDir: a.cfg.SocketDir,
@@ -217,9 +217,12 @@ func (a *Agent) render(standby *pgconf.Standby) (pgconf.Result, error) {
 		ReplicationUser: a.cfg.ReplicationUser, TrustLoopback: a.cfg.TrustLoopback,
 		ArchiveCommand: a.cfg.ArchiveCommand, RestoreCommand: a.cfg.RestoreCommand,
 	}
-	if standby == nil {
-		m.SyncStandbyNames = syncNames
+	if standby != nil {
+		// A standby ignores the setting; the gate is listed all the same,
+		// so that no commit after a promotion goes without it.
+		syncMembers = nil
 	}
+	m.SyncStandbyNames = syncStandbyNames(a.gateName(), syncMembers)
 	res, err := pgconf.Apply(a.pg.DataDir(), m)
 	if err != nil {
 		return res, fmt.Errorf("render configuration: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tenure-pg/tenure/podagent/gate"
 	"github.com/tenure-pg/tenure/podagent/pgctl"
 )
 
@@ -37,7 +38,7 @@ func (a *Agent) guard(ctx context.Context) {
 		}
 		a.log.Warn("renew deadline passed while the loop was busy: stopping postgres now")
 		sctx, cancel := context.WithTimeout(ctx, demoteTimeout)
-		if err := a.pg.Stop(sctx, pgctl.Fast); err != nil {
+		if err := a.stopPostgres(sctx, pgctl.Fast); err != nil {
 			a.log.Error("guard could not stop postgres", "error", err)
 		}
 		cancel()
@@ -46,4 +47,29 @@ func (a *Agent) guard(ctx context.Context) {
 		a.mu.Unlock()
 		a.poke()
 	}
+}
+
+// leadingNow is the commit gate's judgement of the lease: the guard's.
+// It takes the agent's mutex: an agent deadlocked on it confirms nothing.
+func (a *Agent) leadingNow(now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.leadingLocked(a.store.View(), now)
+}
+
+func (a *Agent) gateName() string {
+	if a.gate == nil {
+		return ""
+	}
+	return gate.Name
+}
+
+// stopPostgres stops postgres in mode. The commit gate's session goes
+// first: a shutdown waits for every connected standby to confirm its
+// last WAL, and the gate confirms nothing once the lease is stale.
+func (a *Agent) stopPostgres(ctx context.Context, mode pgctl.StopMode) error {
+	if a.gate != nil {
+		a.gate.Disconnect()
+	}
+	return a.pg.Stop(ctx, mode)
 }

@@ -29,7 +29,7 @@ func (a *Agent) processStep(ctx context.Context, o ha.Observation, act ha.Action
 		a.setState("demoting")
 		sctx, cancel := context.WithTimeout(ctx, demoteTimeout)
 		defer cancel()
-		return a.pg.Stop(sctx, pgctl.Fast)
+		return a.stopPostgres(sctx, pgctl.Fast)
 	case ha.StopPostgres:
 		return a.stopClean(ctx)
 	case ha.AwaitCandidate:
@@ -97,7 +97,7 @@ func (a *Agent) stopClean(ctx context.Context) error {
 	a.setState("stopping")
 	sctx, cancel := context.WithTimeout(ctx, stopTimeout)
 	defer cancel()
-	if err := a.pg.Stop(sctx, pgctl.Fast); err != nil {
+	if err := a.stopPostgres(sctx, pgctl.Fast); err != nil {
 		return err
 	}
 	cd, err := a.pg.Controldata(ctx)

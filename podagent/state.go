@@ -1,6 +1,7 @@
 package podagent
 
 import (
+	"slices"
 	"context"
 	"fmt"
 
@@ -19,7 +20,7 @@ func (a *Agent) syncStep(ctx context.Context, act ha.Action) error {
 		return err
 	case ha.ApplySync:
 		a.mu.Lock()
-		a.mem.syncNames = syncStandbyNames(act.Members)
+		a.mem.syncMembers = slices.Clone(act.Members)
 		a.mu.Unlock()
 		if _, err := a.render(nil); err != nil {
 			return err

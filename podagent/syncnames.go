@@ -6,28 +6,40 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tenure-pg/tenure/podagent/gate"
 	"github.com/tenure-pg/tenure/podagent/pgctl"
 )
 
-// syncStandbyNames renders the chosen standbys as FIRST n of n, so every
-// one of them must confirm each commit; "*" alone blocks commits until any
-// standby connects (strict mode without standbys).
-func syncStandbyNames(members []string) string {
-	if len(members) == 0 {
-		return ""
+// syncStandbyNames renders synchronous_standby_names: the commit gate
+// first when gateName is set (see package gate), then the chosen standbys,
+// as FIRST n of n, so every one listed must confirm each commit. "*"
+// alone stands for any standby: strict mode without standbys blocks
+// commits until one connects.
+func syncStandbyNames(gateName string, members []string) string {
+	var names []string
+	if gateName != "" {
+		names = append(names, quoteName(gateName))
 	}
-	if len(members) == 1 && members[0] == "*" {
+	for _, m := range members {
+		if m == "*" {
+			names = append(names, "*")
+			continue
+		}
+		names = append(names, quoteName(m))
+	}
+	switch {
+	case len(names) == 0:
+		return ""
+	case gateName == "" && len(members) == 1 && members[0] == "*":
 		return "*"
 	}
-	quoted := make([]string, len(members))
-	for i, m := range members {
-		quoted[i] = `"` + strings.ReplaceAll(m, `"`, `""`) + `"`
-	}
-	return fmt.Sprintf("FIRST %d (%s)", len(members), strings.Join(quoted, ", "))
+	return fmt.Sprintf("FIRST %d (%s)", len(names), strings.Join(names, ", "))
 }
 
+func quoteName(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
 // parseSyncNames reads back what syncStandbyNames wrote (and plain lists),
-// sorted; "*" stays "*".
+// sorted, without the commit gate; "*" stays "*".
 func parseSyncNames(s string) []string {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -42,7 +54,7 @@ func parseSyncNames(s string) []string {
 		if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
 			name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
 		}
-		if name != "" {
+		if name != "" && name != gate.Name {
 			out = append(out, name)
 		}
 	}

@@ -61,6 +61,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	syncMode := fs.String("sync-mode", string(c.SyncMode), "synchronous mode: off, on, strict")
 	fs.IntVar(&c.SyncNodeCount, "sync-node-count", c.SyncNodeCount, "synchronous standbys")
 	fs.BoolVar(&c.FailsafeMode, "failsafe", c.FailsafeMode, "keep a primary confirmed by a majority of members over REST during an API outage")
+	fs.BoolVar(&c.CommitGate, "commit-gate", c.CommitGate,
+		"commits wait for this agent's confirmation, given only while its lease is fresh: a frozen agent's primary takes no writes (off: one local round trip less per commit, and no such guarantee)")
 	fs.BoolVar(&c.RecloneOnRewindFailure, "reclone-on-rewind-failure", false, "wipe and re-clone a former primary that cannot be rewound")
 	fs.BoolVar(&c.Tags.NoFailover, "nofailover", false, "never promote this member")
 	fs.BoolVar(&c.Tags.NoSync, "nosync", false, "never make this member a synchronous standby")

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenure-pg/tenure/internal/lsn"
+	"github.com/tenure-pg/tenure/podagent/gate"
 )
 
 // Status is what the running server says about its role and WAL.
@@ -167,7 +168,8 @@ func walReceiver(ctx context.Context, c *pgx.Conn, st *Status) error {
 func replication(ctx context.Context, c *pgx.Conn, st *Status) error {
 	rows, _ := c.Query(ctx, `SELECT coalesce(application_name, ''), coalesce(host(client_addr), ''),
 		coalesce(state, ''), coalesce(sync_state, ''), sent_lsn::text, write_lsn::text, flush_lsn::text, replay_lsn::text
-		FROM pg_stat_replication ORDER BY application_name, pid`)
+		FROM pg_stat_replication WHERE application_name IS DISTINCT FROM $1
+		ORDER BY application_name, pid`, gate.Name) // the agent's own commit gate is no replica
 	var err error
 	st.Replication, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Replica, error) {
 		var r Replica
