@@ -124,6 +124,7 @@ func (g *Gate) session(ctx context.Context) error {
 		cancel()
 	}()
 	g.connect.Add(1)
+	g.cfg.Log.Debug("commit gate connected", "at", pglogrepl.LSN(pos))
 	var acked uint64
 	for {
 		if !g.cfg.Leading(time.Now()) {
@@ -140,6 +141,15 @@ func (g *Gate) session(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			if pgconn.Timeout(err) && ctx.Err() == nil {
+				// Confirm again when idle: postgres ignores confirmations
+				// from a walsender still in catch-up (the first one often
+				// is), and a commit already waiting brings no new WAL to
+				// confirm. One small message per tick.
+				if g.cfg.Leading(time.Now()) {
+					if err := g.confirm(ctx, conn, pos, false); err != nil {
+						return err
+					}
+				}
 				continue
 			}
 			return fmt.Errorf("receive WAL: %w", err)
