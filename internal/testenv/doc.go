@@ -16,8 +16,10 @@
 //   - Each test that shares an apiserver works in its own namespace
 //     (Kube.Namespace), so tests sharing one apiserver can run in parallel.
 //   - Child processes get a parent-death signal and their own process group:
-//     a crashed test binary leaves no etcd or postgres behind, and Kill takes
-//     down a postmaster together with its backends, like a container kill.
+//     a crashed test binary leaves no etcd or postgres behind. Postgres
+//     backends lead their own groups, so Postgres.Kill takes them down by
+//     pid (package postmaster) and returns once none holds the server's
+//     shared memory, like a container kill: the next Start never meets it.
 //   - A missing prerequisite skips the test outside CI with a message saying
 //     what to install, and fails it under CI=true (see Missing): nothing skips
 //     in CI.

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tenure-pg/tenure/internal/postmaster"
 )
 
 // defaultPGBin is where Debian's postgresql-15 package puts the server.
@@ -190,6 +192,9 @@ func (p *Postgres) launch(ctx context.Context) (*process, error) {
 	if p.proc != nil {
 		return nil, errors.New("start postgres: already running")
 	}
+	if err := p.waitOldServer(ctx); err != nil {
+		return nil, err
+	}
 	// Address, port and socket dir are flags, not postgresql.conf lines,
 	// because pg_rewind and pg_basebackup overwrite postgresql.conf with
 	// another member's.
@@ -207,7 +212,7 @@ func (p *Postgres) launch(ctx context.Context) (*process, error) {
 		return nil, err
 	}
 	if err := waitReady(ctx, proc, p.ping); err != nil {
-		proc.kill()
+		p.kill(proc)
 		return proc, fmt.Errorf("start postgres on %s: %w", hostPort(p.Addr, p.Port), err)
 	}
 	p.proc = proc
@@ -219,8 +224,33 @@ func (p *Postgres) launch(ctx context.Context) (*process, error) {
 func (p *Postgres) Stop() { p.halt(func(proc *process) { proc.stop(syscall.SIGINT, stopGrace) }) }
 
 // Kill sends SIGKILL to the postmaster and all its backends at once, like a
-// container or node dying; the next Start runs crash recovery.
-func (p *Postgres) Kill() { p.halt((*process).kill) }
+// container or node dying, and returns once none of them holds the
+// server's shared memory; the next Start runs crash recovery.
+func (p *Postgres) Kill() { p.halt(p.kill) }
+
+// kill takes down proc with every process it forked: they each lead
+// their own process group, so process.kill would miss them (package
+// postmaster). A failed wait is reported by the next Start, which waits
+// again.
+func (p *Postgres) kill(proc *process) {
+	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+	defer cancel()
+	_ = postmaster.Kill(ctx, proc.cmd.Process.Pid, p.DataDir)
+	<-proc.done
+}
+
+// waitOldServer waits, up to stopGrace, until no process of an earlier
+// server holds the shared memory postmaster.pid names, the check that
+// otherwise fails a start with "pre-existing shared memory block is still
+// in use".
+func (p *Postgres) waitOldServer(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, stopGrace)
+	defer cancel()
+	if err := postmaster.WaitFree(ctx, p.DataDir); err != nil {
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	return nil
+}
 
 func (p *Postgres) halt(how func(*process)) {
 	p.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,7 +24,9 @@ func TestPostgresKillAndStart(t *testing.T) {
 		t.Errorf("server addr %s, data_checksums %s; want %s, on", serverAddr, checksums, pg.Addr)
 	}
 
+	began := time.Now()
 	pg.Kill()
+	t.Logf("Kill took %v", time.Since(began))
 	if conn, err := pgx.Connect(t.Context(), pg.DSN("postgres")); err == nil {
 		conn.Close(context.Background())
 		t.Fatal("connect after Kill succeeded, want an error")

@@ -92,16 +92,10 @@ func (p *process) stop(sig syscall.Signal, grace time.Duration) {
 }
 
 // kill sends SIGKILL to the whole process group and waits for the leader.
+// Postgres backends are not in the group; Postgres.kill takes them too.
 func (p *process) kill() {
-	group := p.cmd.Process.Pid
-	_ = syscall.Kill(-group, syscall.SIGKILL)
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
-	// The rest of the group (postgres backends) dies on its own schedule,
-	// and a restart fails while one still holds the old shared memory
-	// ("pre-existing shared memory block is still in use").
-	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(-group, 0) == nil && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // exitError describes how the process ended, with its log tail, for start

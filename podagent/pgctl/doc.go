@@ -26,12 +26,13 @@
 //   - The child gets SIGQUIT (immediate shutdown) if the agent dies: a
 //     primary whose agent can no longer renew the leader lease must stop
 //     taking writes, not run on unsupervised.
-//   - Kill returns only when the postmaster and every child are gone.
-//     PostgreSQL's children each lead their own process group, so a
-//     group kill misses them and the next start fails on shared memory
-//     still in use; Kill stops the postmaster, lists its children from
-//     /proc and kills them all. An agent running as PID 1 must reap the
-//     orphans (or run under tini), else each Kill waits out its 10 s bound.
+//   - Kill returns only when the postmaster and every child are gone and
+//     nothing is attached to the server's shared memory, and Start first
+//     waits (up to 10 s) for the same after a server died on its own: a
+//     crash restart never fails with "pre-existing shared memory block is
+//     still in use" (package internal/postmaster checks what PostgreSQL
+//     checks). Zombies count as gone, so a PID 1 that reaps late costs
+//     nothing.
 //   - Data is only removed where the caller said so (Wipe), or where pgctl
 //     created it itself (a failed Basebackup into an empty directory).
 //   - Passwords are never logged: connection strings are not logged at all,

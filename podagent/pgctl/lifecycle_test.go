@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +40,7 @@ func TestLifecycle(t *testing.T) {
 	t.Run("smart stop escalates", func(t *testing.T) { smartStopEscalates(t, n) })
 	t.Run("foreign postmaster", func(t *testing.T) { foreignPostmaster(t, n) })
 	t.Run("kill and crash recovery", func(t *testing.T) { killAndRecover(t, n) })
+	t.Run("postmaster crash with a busy orphan", func(t *testing.T) { postmasterCrash(t, n) })
 	t.Run("failed start", func(t *testing.T) { failedStart(t, n, m) })
 	t.Run("failed basebackup cleans up", func(t *testing.T) { failedBasebackup(t, n) })
 	t.Run("rewind from another system", func(t *testing.T) { rewindOtherSystem(t, n) })
@@ -255,6 +258,41 @@ func killAndRecover(t *testing.T, n *node) {
 	if c := count(t, n, "SELECT 1"); c != 1 {
 		t.Error("not serving after crash recovery")
 	}
+}
+
+// postmasterCrash: only the postmaster dies (say, the OOM killer's pick).
+// A backend busy in a loop does not check for the postmaster's death and
+// holds the shared memory on; Start must wait for it rather than fail
+// with "pre-existing shared memory block is still in use".
+func postmasterCrash(t *testing.T, n *node) {
+	busy := make(chan struct{})
+	go func() {
+		defer close(busy)
+		conn, err := pgx.Connect(context.Background(), n.ConnString())
+		if err == nil {
+			_, _ = conn.Exec(context.Background(),
+				"DO $$ BEGIN WHILE clock_timestamp() < now() + interval '1.5 s' LOOP END LOOP; END $$")
+			conn.Close(context.Background())
+		}
+	}()
+	eventually(t, "busy loop running", func() error {
+		if count(t, n, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'DO %'") != 1 {
+			return errors.New("not active")
+		}
+		return nil
+	})
+	exited := n.Exited()
+	b, err := os.ReadFile(filepath.Join(n.DataDir(), "postmaster.pid"))
+	must(t, err)
+	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	must(t, err)
+	must(t, syscall.Kill(pid, syscall.SIGKILL))
+	<-exited
+	timed(t, "start after the postmaster died alone", func() error { return n.Start(t.Context()) })
+	if c := count(t, n, "SELECT 1"); c != 1 {
+		t.Error("not serving after the postmaster crash")
+	}
+	<-busy // the loop ends normally: its backend exits once it is idle
 }
 
 func failedStart(t *testing.T, n *node, m pgconf.Member) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tenure-pg/tenure/internal/postmaster"
 )
 
 // StopMode is PostgreSQL's shutdown mode.
@@ -50,6 +52,12 @@ func (m StopMode) signal() syscall.Signal {
 // immediateGrace bounds an immediate shutdown before SIGKILL. PostgreSQL
 // 15 itself SIGKILLs children that ignore SIGQUIT for 5 s.
 const immediateGrace = 10 * time.Second
+
+// oldServerGrace bounds the wait for a dead server's processes to let go
+// of its shared memory, on Kill and before a start. Killed backends are
+// gone within milliseconds; orphans of a postmaster that died alone exit
+// when they next check for its death.
+const oldServerGrace = 10 * time.Second
 
 // child is a postmaster this Instance started.
 type child struct {
@@ -112,6 +120,9 @@ func (in *Instance) Start(ctx context.Context) error {
 	if err := in.requireInitialized(); err != nil {
 		return fmt.Errorf("start %s: %w", in.cfg.DataDir, err)
 	}
+	if err := in.waitOldServer(ctx); err != nil {
+		return fmt.Errorf("start %s: %w", in.cfg.DataDir, err)
+	}
 	c, err := in.spawn()
 	if err != nil {
 		return fmt.Errorf("start %s: %w", in.cfg.DataDir, err)
@@ -127,6 +138,16 @@ func (in *Instance) Start(ctx context.Context) error {
 	}
 	in.log.Info("postgres started", "pid", c.pid(), "took", time.Since(began).Round(time.Millisecond))
 	return nil
+}
+
+// waitOldServer waits until the processes of a server that died (or was
+// killed) no longer hold its shared memory, which PostgreSQL checks before
+// it starts: a crash restart then starts at once instead of failing with
+// "pre-existing shared memory block is still in use" and being retried.
+func (in *Instance) waitOldServer(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, oldServerGrace)
+	defer cancel()
+	return postmaster.WaitFree(ctx, in.cfg.DataDir)
 }
 
 // waitReady polls the socket until the server accepts connections, the
@@ -190,7 +211,7 @@ func (in *Instance) Stop(ctx context.Context, mode StopMode) error {
 	if !ok {
 		return nil
 	}
-	if err := stopForeign(ctx, pid, mode); err != nil {
+	if err := in.stopForeign(ctx, pid, mode); err != nil {
 		return fmt.Errorf("stop %s: %w", in.cfg.DataDir, err)
 	}
 	in.log.Info("postgres stopped (not started by this agent)", "mode", mode, "pid", pid)
@@ -228,7 +249,7 @@ func (in *Instance) halt(c *child, mode StopMode) {
 	select {
 	case <-c.done:
 	case <-t.C:
-		killTree(c.pid())
+		in.kill(c.pid())
 		<-c.done
 	}
 }
@@ -238,14 +259,25 @@ func (in *Instance) halt(c *child, mode StopMode) {
 // runs crash recovery.
 func (in *Instance) Kill() {
 	if c := in.current(); c != nil {
-		killTree(c.pid())
+		in.kill(c.pid())
 		<-c.done
 		in.log.Warn("postgres killed", "pid", c.pid())
 		return
 	}
 	if pid, ok := in.postmasterPID(); ok {
-		killTree(pid)
+		in.kill(pid)
 		in.log.Warn("postgres killed (not started by this agent)", "pid", pid)
+	}
+}
+
+// kill SIGKILLs postmaster pid and its children and waits, up to
+// oldServerGrace, until they no longer hold the shared memory; past that
+// the next Start waits again and fails with the reason.
+func (in *Instance) kill(pid int) {
+	ctx, cancel := context.WithTimeout(context.Background(), oldServerGrace)
+	defer cancel()
+	if err := postmaster.Kill(ctx, pid, in.cfg.DataDir); err != nil {
+		in.log.Error("postgres kill", "pid", pid, "error", err)
 	}
 }
 
@@ -291,21 +323,15 @@ func (in *Instance) postmasterPID() (int, bool) {
 	if pid < 0 {
 		pid = -pid // a single-user server writes its pid negated
 	}
-	if err != nil || pid <= 1 || pid == os.Getpid() || !running(pid) {
+	if err != nil || pid <= 1 || pid == os.Getpid() || !postmaster.Running(pid) {
 		return 0, false
 	}
 	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	return pid, err != nil || strings.HasPrefix(string(comm), "postgres")
 }
 
-// alive reports whether pid exists (EPERM: it exists, as another user).
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // stopForeign stops a postmaster that is not our child: signal, then poll.
-func stopForeign(ctx context.Context, pid int, mode StopMode) error {
+func (in *Instance) stopForeign(ctx context.Context, pid int, mode StopMode) error {
 	if err := syscall.Kill(pid, mode.signal()); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err
 	}
@@ -316,7 +342,7 @@ func stopForeign(ctx context.Context, pid int, mode StopMode) error {
 	if waitGone(context.Background(), pid, immediateGrace) == nil {
 		return nil
 	}
-	killTree(pid)
+	in.kill(pid)
 	return nil
 }
 
@@ -328,7 +354,7 @@ func waitGone(ctx context.Context, pid int, limit time.Duration) error {
 		ctx, cancel = context.WithTimeout(ctx, limit)
 		defer cancel()
 	}
-	for running(pid) {
+	for postmaster.Running(pid) {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("pid %d still running: %w", pid, ctx.Err())

@@ -1,34 +1,29 @@
-package pgctl
+package postmaster
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"strconv"
 	"syscall"
-	"time"
 )
 
-// killTree SIGKILLs postmaster pid and its children and waits, up to
-// immediateGrace, until all are gone. Killing the postmaster's process
-// group is not enough: every postgres child calls setsid() and leads its
-// own group, and dies on its own schedule once it notices the postmaster
-// is gone. Until the last one has exited, the next postmaster refuses to
-// start ("pre-existing shared memory block is still in use"; seen here
-// about one run in ten with group-only kills). The postmaster is stopped
-// first so it forks nothing while its children are listed.
-func killTree(pid int) {
+// Kill SIGKILLs postmaster pid and the processes it forked, like a
+// container or node dying, and waits (WaitFree) until they are gone and
+// nothing holds the data directory's shared memory. Killing the group
+// alone misses the children, which each lead their own (see the package
+// doc). The postmaster is stopped first so that it forks nothing while its
+// children are listed.
+func Kill(ctx context.Context, pid int, dataDir string) error {
 	_ = syscall.Kill(pid, syscall.SIGSTOP)
 	pids := append(children(pid), pid)
 	_ = syscall.Kill(-pid, syscall.SIGKILL) // the group, when it leads one
 	for _, p := range pids {
+		_ = syscall.Kill(-p, syscall.SIGKILL) // a child's group: archive_command and the like
 		_ = syscall.Kill(p, syscall.SIGKILL)
 	}
-	deadline := time.Now().Add(immediateGrace)
-	for _, p := range pids {
-		for running(p) && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	return WaitFree(ctx, dataDir, pids...)
 }
 
 // children lists the processes whose parent is pid, from /proc.
@@ -50,14 +45,18 @@ func children(pid int) []int {
 	return out
 }
 
-// running reports whether pid exists and is not a zombie: a zombie has
+// Running reports whether pid exists and is not a zombie: a zombie has
 // released its memory (and its attachment to shared memory), and one
-// reparented to an agent running as PID 1 may never be reaped.
-func running(pid int) bool {
+// reparented to a PID 1 that reaps late may stay a zombie for long.
+func Running(pid int) bool {
 	if _, state, ok := procStat(pid); ok {
 		return state != 'Z' && state != 'X'
 	}
-	return alive(pid) && !procAvailable()
+	if procAvailable() {
+		return false
+	}
+	err := syscall.Kill(pid, 0) // EPERM: it exists, as another user
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // procStat reads the parent pid and state of pid from /proc/<pid>/stat,
@@ -68,8 +67,11 @@ func procStat(pid int) (ppid int, state byte, ok bool) {
 		return 0, 0, false
 	}
 	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
 	fields := bytes.Fields(b[i+1:])
-	if i < 0 || len(fields) < 2 || len(fields[0]) != 1 {
+	if len(fields) < 2 || len(fields[0]) != 1 {
 		return 0, 0, false
 	}
 	ppid, err = strconv.Atoi(string(fields[1]))
