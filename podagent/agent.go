@@ -63,8 +63,8 @@ type memory struct {
 	pgRunning         bool
 	loopAt            time.Time
 	leading           bool
-	stopCheckpoint    uint64 // checkpoint LSN of the last clean stop
-	following         string // member primary_conninfo points at
+	stopCheckpoint    uint64   // checkpoint LSN of the last clean stop
+	following         string   // member primary_conninfo points at
 	syncMembers       []string // the synchronous standbys as last applied
 	pgStatusAt        time.Time
 	archive           *api.ArchiveInfo // with pgStatus, for the REST API

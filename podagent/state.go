@@ -1,9 +1,9 @@
 package podagent
 
 import (
-	"slices"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/tenure-pg/tenure/leaderelect"
 	"github.com/tenure-pg/tenure/podagent/ha"
