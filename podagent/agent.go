@@ -151,7 +151,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		go a.gate.Run(gctx)
 	}
 	go a.arch.run(gctx)
+	var observed time.Time
 	for {
+		a.rereadAfterGap(ctx, observed)
+		observed = a.clock.Now()
 		o := a.observe(ctx)
 		d := ha.Decide(o)
 		a.logDecision(o, d)
@@ -165,6 +168,24 @@ func (a *Agent) Run(ctx context.Context) error {
 		if err := a.sleep(ctx, a.nextWake(o, d, ok)); err != nil {
 			return nil
 		}
+	}
+}
+
+// rereadAfterGap reads the lock from the API before a decision that
+// follows the previous one by more than the renew deadline (the agent was
+// frozen, or an action took long): the watch may not have delivered what
+// changed meanwhile, and a decision on a lock view 20 s old was seen after
+// a SIGSTOP (issue 13). A failed read leaves the view as it is: the
+// decision then sees the lock as it last saw it change, which only ever
+// makes it older.
+func (a *Agent) rereadAfterGap(ctx context.Context, last time.Time) {
+	if last.IsZero() || a.clock.Since(last) <= a.cfg.RenewDeadline {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, failsafeBudget)
+	defer cancel()
+	if err := a.store.Probe(rctx); err != nil {
+		a.log.Warn("re-read the lock after a long gap", "gap", a.clock.Since(last).Round(time.Millisecond), "error", err)
 	}
 }
 

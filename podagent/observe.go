@@ -92,25 +92,24 @@ func (a *Agent) observePostgres(ctx context.Context, v leaderelect.ClusterView) 
 	p.Following = a.mem.following
 	a.mu.Unlock()
 	if p.SystemID == "" || !running {
-		cd, err := a.pg.Controldata(ctx)
-		if err != nil {
-			a.log.Warn("read control data", "error", err)
+		if !a.readControlData(ctx, &p, v) {
 			p.Dir = ha.DirOther
 			return p
 		}
-		p.SystemID, p.Timeline = cd.SystemID, int64(cd.Timeline)
-		p.WasPrimary = a.wasPrimary(cd, v.Lock.Holder)
-		a.mu.Lock()
-		a.mem.sysid = cd.SystemID
-		a.mu.Unlock()
 	}
 	if !running {
 		return p
 	}
 	st, err := a.pg.Status(ctx)
 	if err != nil {
+		// Neither running nor stopped: a postgres shutting down (the
+		// guard stopping it, say) fails the query too, and acting on it
+		// as stopped skipped the rewind of a former primary (issue 13).
+		// The control data says what it last was.
 		a.log.Warn("query postgres", "error", err)
-		return p // running but not answering: counts as not running for HA
+		p.Unresponsive = true
+		a.readControlData(ctx, &p, v)
+		return p
 	}
 	p.Running = true
 	a.mu.Lock()
@@ -125,6 +124,22 @@ func (a *Agent) observePostgres(ctx context.Context, v leaderelect.ClusterView) 
 		}
 	}
 	return p
+}
+
+// readControlData fills the system identifier, timeline and WasPrimary
+// from pg_controldata; false when it cannot be read.
+func (a *Agent) readControlData(ctx context.Context, p *ha.Postgres, v leaderelect.ClusterView) bool {
+	cd, err := a.pg.Controldata(ctx)
+	if err != nil {
+		a.log.Warn("read control data", "error", err)
+		return false
+	}
+	p.SystemID, p.Timeline = cd.SystemID, int64(cd.Timeline)
+	p.WasPrimary = a.wasPrimary(cd, v.Lock.Holder)
+	a.mu.Lock()
+	a.mem.sysid = cd.SystemID
+	a.mu.Unlock()
+	return true
 }
 
 // wasPrimary reports whether the data directory may hold WAL the leader

@@ -19,6 +19,8 @@ func Decide(o Observation) Decision {
 		return paused(o)
 	case o.Stopping:
 		return stopping(o)
+	case o.Postgres.Unresponsive:
+		return unresponsive(o)
 	case o.Postgres.Dir == DirMissing || o.Postgres.Dir == DirEmpty:
 		return bootstrap(o)
 	case o.View.Lock.Holder == o.Self:
@@ -82,6 +84,25 @@ func paused(o Observation) Decision {
 		return decide("paused: keeping the lock, taking no other action", act(RenewLock, "paused primary keeps its lock"))
 	}
 	return wait("paused: observing only")
+}
+
+// unresponsive is the path of a member whose postgres runs but did not
+// answer. A holder past its renew deadline stops it (it may be a primary:
+// the guard would too); a fresh holder keeps its lock; everyone else waits
+// for an observation that says what postgres is. Acting on "not running"
+// here once started a former primary that was still shutting down as a
+// replica, without pg_rewind (issue 13).
+func unresponsive(o Observation) Decision {
+	if o.View.Lock.Holder == o.Self {
+		if !leading(o) && !o.View.LastRenewal.IsZero() {
+			return decide("renew deadline passed and postgres is not answering: stopping it",
+				act(Demote, "lock not renewed within the renew deadline"), act(RenewLock, "try to keep the lock"))
+		}
+		if renewDue(o) {
+			return decide("leader: postgres is not answering; keeping the lock", act(RenewLock, "renewal due"))
+		}
+	}
+	return wait("postgres is running but not answering: waiting to see what it is")
 }
 
 // bootstrap fills an empty data directory.

@@ -144,6 +144,26 @@ func TestDecide(t *testing.T) {
 		{"replica drops a stale primary label", with(replicaOf("a"), func(o *Observation) { o.Label = leaderelect.RolePrimary }),
 			[]Kind{Label}, ""},
 
+		// Postgres running but not answering (issue 13, item 3): never
+		// treated as stopped.
+		{"unanswering former primary is not started as a replica", with(replicaOf("a"), func(o *Observation) {
+			o.Postgres.Running, o.Postgres.Unresponsive, o.Postgres.WasPrimary = false, true, true
+		}), []Kind{Wait}, "not answering"},
+		{"unanswering postgres of a fresh leader: keep the lock, start nothing", with(leaderNow(), func(o *Observation) {
+			o.Postgres.Running, o.Postgres.Unresponsive, o.Postgres.WasPrimary = false, true, false
+			o.View.LastRenewal = t0.Add(-6 * time.Second)
+		}), []Kind{RenewLock}, "not answering"},
+		{"unanswering postgres of a stale leader is stopped", with(leaderNow(), func(o *Observation) {
+			o.Postgres.Running, o.Postgres.Unresponsive = false, true
+			o.View.LastRenewal = t0.Add(-8 * time.Second)
+		}), []Kind{Demote, RenewLock}, "renew deadline passed"},
+		{"unanswering member does not run for election", with(orphan(), func(o *Observation) {
+			o.Postgres.Running, o.Postgres.Unresponsive = false, true
+		}), []Kind{Wait}, "not answering"},
+		{"unanswering member stopping is stopped", with(replicaOf("a"), func(o *Observation) {
+			o.Postgres.Running, o.Postgres.Unresponsive, o.Stopping = false, true, true
+		}), []Kind{StopPostgres, Exit}, "shutting down"},
+
 		// Election.
 		{"best live candidate races", orphan(), promote, "racing"},
 		{"lock held 1ms short of ttl: no race", with(orphan(), func(o *Observation) { o.View.Lock.ObservedAt = t0.Add(-10*time.Second + time.Millisecond) }),

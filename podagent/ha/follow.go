@@ -47,6 +47,8 @@ func follow(o Observation) Decision {
 // stopping is the graceful shutdown path.
 func stopping(o Observation) Decision {
 	pg := o.Postgres
+	// A postgres that does not answer is stopped like a running one.
+	pg.Running = pg.Running || pg.Unresponsive
 	if o.View.Lock.Holder != o.Self {
 		if pg.Running {
 			return decide("shutting down", act(StopPostgres, "agent stopping"), act(Exit, "stopped"))

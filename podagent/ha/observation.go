@@ -28,7 +28,12 @@ type Postgres struct {
 	// rewound before it follows one.
 	WasPrimary bool
 	Running    bool
-	InRecovery bool
+	// Unresponsive: postgres runs but its status query failed (starting
+	// up, shutting down, overloaded). Its role and position are unknown,
+	// so it is neither Running nor stopped: nothing that assumes either
+	// (start, rewind, clone, promote) may act on it.
+	Unresponsive bool
+	InRecovery   bool
 	Timeline   int64
 	// WAL positions: for a primary, FlushedLSN is its flush position; for
 	// a replica, ReceivedLSN and ReplayedLSN.

@@ -74,16 +74,16 @@ func TestApplyLifecycle(t *testing.T) {
 	}
 
 	res = mustApply(t, dir, member(asStandby))
-	if !res.Changed || !slices.Equal(res.RestartNeeded, []string{"recovery_target_timeline"}) {
-		t.Errorf("Apply standby = %+v, want changed, restart for recovery_target_timeline", res)
+	if !res.Changed || len(res.RestartNeeded) > 0 {
+		t.Errorf("Apply standby = %+v, want changed, no restart (recovery_target_timeline stays 'latest')", res)
 	}
 	if _, err := os.Stat(filepath.Join(dir, StandbySignal)); err != nil {
 		t.Errorf("standby.signal: %v", err)
 	}
 
 	res = mustApply(t, dir, member(func(m *Member) { m.Port = 5433; m.Parameters = map[string]string{"work_mem": "8MB"} }))
-	if !res.Changed || !slices.Equal(res.RestartNeeded, []string{"port", "recovery_target_timeline"}) {
-		t.Errorf("Apply primary on new port = %+v, want restart for port and recovery_target_timeline", res)
+	if !res.Changed || !slices.Equal(res.RestartNeeded, []string{"port"}) {
+		t.Errorf("Apply primary on new port = %+v, want restart for port only (a promotion needs no restart)", res)
 	}
 	if _, err := os.Stat(filepath.Join(dir, StandbySignal)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("standby.signal after Apply of a primary: %v, want gone", err)

@@ -65,12 +65,15 @@ func (m Member) memberSettings() []setting {
 		if sb.PrimarySlotName != "" {
 			s = append(s, setting{"primary_slot_name", sb.PrimarySlotName})
 		}
-		tl := sb.RecoveryTargetTimeline
-		if tl == "" {
-			tl = "latest"
-		}
-		s = append(s, setting{"recovery_target_timeline", tl})
 	}
+	// Rendered for primaries too (they ignore it): it needs a restart to
+	// change, and dropping it at every promotion left each new primary
+	// reporting pending_restart (issue 13).
+	tl := "latest"
+	if m.Standby != nil && m.Standby.RecoveryTargetTimeline != "" {
+		tl = m.Standby.RecoveryTargetTimeline
+	}
+	s = append(s, setting{"recovery_target_timeline", tl})
 	return s
 }
 
