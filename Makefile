@@ -10,7 +10,7 @@ export TENURE_CACHE
 
 PKGS := ./...
 
-.PHONY: all build bin test unit vet testbins demo demo-dcs bench-dcs bench-failover bench-archive bench-backup clean
+.PHONY: all build bin test unit vet testbins demo demo-dcs bench-dcs bench-failover bench-gate bench-archive bench-backup clean
 
 all: build
 
@@ -57,9 +57,17 @@ bench-dcs: testbins
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkIdleCluster -benchtime 1x -timeout 10m ./leaderelect/kubestore/
 
 ## bench-failover: kill -9, SIGTERM and switchover rounds of a 3-member
-## cluster under continuous writes; prints RESULT lines.
+## cluster under continuous writes, then frozen-agent rounds (SIGSTOP of
+## the primary's agent, sync off and on) with a ledger of direct writes;
+## prints RESULT lines.
 bench-failover: testbins
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkFailover -benchtime 1x -timeout 30m ./podagent/e2e/
+
+## bench-gate: the commit-latency cost of the commit gate (podagent/gate):
+## single-row commits from 1 and 8 clients with and without it; prints
+## RESULT commit-gate lines.
+bench-gate:
+	set -o pipefail; $(GO) test -count=1 -run '^$$' -bench BenchmarkCommitGate -benchtime 1x -timeout 10m ./podagent/gate/ | grep -E '^(RESULT|ok|FAIL|---)'
 
 ## bench-archive: drain of a pgbench-made WAL backlog through archive_command
 ## and the agent's WAL service (walsvc) into the test S3 server, at

@@ -185,3 +185,35 @@ func cpuTicks(pid int) int64 {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return utime + stime
 }
+
+// BenchmarkFailoverFreeze is the frozen-agent campaign of `make
+// bench-failover`: per synchronous mode, TENURE_BENCH_ROUNDS rounds of
+// SIGSTOP of the primary's agent for 20 s (postgres running) under a
+// writer through /primary and a writer holding direct connections to the
+// frozen member. lost_acked counts acknowledged writes missing from the
+// new primary; dual_write the direct writes acknowledged on the frozen
+// member after its lease could have been taken; p99_ms is the writer's
+// gap through /primary.
+func BenchmarkFailoverFreeze(b *testing.B) {
+	rounds := 5
+	if n, err := strconv.Atoi(os.Getenv("TENURE_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	for range b.N {
+		for _, mode := range []string{"off", "on"} {
+			c := newCluster(b, testenv.Shared(b), 3, "--sync-mode", mode)
+			startHealthy(b, c)
+			w := startWriter(c)
+			var lost, dual int
+			var gaps []time.Duration
+			for range rounds {
+				r := freezeRound(b, c, w, 20*time.Second)
+				lost, dual = lost+len(r.lost), dual+r.dual
+				gaps = append(gaps, r.gap)
+			}
+			w.halt()
+			fmt.Printf("RESULT failover-freeze sync=%s rounds=%d lost_acked=%d dual_write=%d p99_ms=%d\n",
+				mode, rounds, lost, dual, pct(gaps, 99))
+		}
+	}
+}
