@@ -196,4 +196,3 @@ func (z *pinned) halt() []pinnedAck {
 	defer z.mu.Unlock()
 	return append([]pinnedAck(nil), z.acks...)
 }
-

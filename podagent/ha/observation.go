@@ -34,7 +34,7 @@ type Postgres struct {
 	// (start, rewind, clone, promote) may act on it.
 	Unresponsive bool
 	InRecovery   bool
-	Timeline   int64
+	Timeline     int64
 	// WAL positions: for a primary, FlushedLSN is its flush position; for
 	// a replica, ReceivedLSN and ReplayedLSN.
 	ReceivedLSN uint64
