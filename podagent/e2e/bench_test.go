@@ -207,7 +207,7 @@ func BenchmarkFailoverFreeze(b *testing.B) {
 			var lost, dual int
 			var gaps []time.Duration
 			for range rounds {
-				r := freezeRound(b, c, w, 20*time.Second)
+				r := freezeRound(b, c, w, 20*time.Second, false)
 				lost, dual = lost+len(r.lost), dual+r.dual
 				gaps = append(gaps, r.gap)
 			}
