@@ -9,6 +9,7 @@ import (
 
 	"github.com/tenure-pg/tenure/leaderelect"
 	"github.com/tenure-pg/tenure/podagent/ha"
+	"github.com/tenure-pg/tenure/podagent/pgconf"
 )
 
 // Config is the agent's configuration, parsed once in main.
@@ -130,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if c.SyncNodeCount < 1 {
 		bad("synchronous node count %d must be at least 1", c.SyncNodeCount)
+	}
+	if err := pgconf.ValidateParameters(c.Parameters); err != nil {
+		errs = append(errs, fmt.Errorf("--pg-params: %w", err))
 	}
 	if err := c.Archive.Validate(); err != nil {
 		errs = append(errs, err)
