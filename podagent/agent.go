@@ -81,6 +81,10 @@ func New(cfg Config, store *leaderelect.Store, pg *pgctl.Instance, kube kubernet
 	if err != nil {
 		return nil, fmt.Errorf("agent config: %w", err)
 	}
+	hc, err := peerClient(cfg.APICAFile)
+	if err != nil {
+		return nil, fmt.Errorf("agent config: %w", err)
+	}
 	archiveCmd, restoreCmd := arch.commands()
 	if cfg.ArchiveCommand == "" {
 		cfg.ArchiveCommand = archiveCmd
@@ -96,7 +100,7 @@ func New(cfg Config, store *leaderelect.Store, pg *pgctl.Instance, kube kubernet
 		store: store,
 		pg:    pg,
 		kube:  kube,
-		http:  &http.Client{Timeout: time.Second},
+		http:  hc,
 		wake:  make(chan struct{}, 1),
 		token: cfg.APIToken,
 		mem:   memory{state: "starting", loopAt: time.Now()},
@@ -271,11 +275,8 @@ func (a *Agent) apiToken() string { return a.token }
 // API's own series: the WAL archive's and its service's.
 func (a *Agent) Collectors() []prometheus.Collector { return a.arch.collectors(a.cfg.DataDir) }
 
-// Handler serves the REST API: the agent's own peer endpoint (/failsafe)
-// and everything else from the api package's handler.
-func (a *Agent) Handler(apiHandler http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/failsafe", a.serveFailsafe)
-	mux.Handle("/", apiHandler)
-	return mux
+// UnsafeEndpoints are the agent's own REST endpoints that change
+// something, for api.Config.Unsafe: served behind the API's authorizer.
+func (a *Agent) UnsafeEndpoints() map[string]http.Handler {
+	return map[string]http.Handler{"POST /failsafe": http.HandlerFunc(a.serveFailsafe)}
 }

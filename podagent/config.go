@@ -40,8 +40,12 @@ type Config struct {
 	APIListen string
 	APIURL    string
 	// APIToken is the bearer token for unsafe REST methods (read from a
-	// file or Secret by main; never logged).
+	// file or Secret by main; never logged). Peers present it too: every
+	// member of a cluster has the same one.
 	APIToken string
+	// APICAFile verifies peers whose APIURL is https (PEM); empty means
+	// the system roots.
+	APICAFile string
 
 	// Timings; see leaderelect.Options.
 	TTL           time.Duration

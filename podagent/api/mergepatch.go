@@ -141,16 +141,16 @@ func configKeys() map[string]bool {
 	return keys
 }
 
-// Bounds of the dynamic configuration. The timing rules are Patroni's:
-// each setting has a floor, and loop_wait + 2*retry_timeout <= ttl, so a
-// leader whose API call hangs for retry_timeout twice in one loop still
-// renews before the lock expires. An unset (zero) setting counts as
-// Patroni's default for the rule.
+// Bounds of the dynamic configuration. The timing rule is Patroni's,
+// loop_wait + 2*retry_timeout <= ttl, so a leader whose API call hangs for
+// retry_timeout twice in one loop still renews before the lock expires;
+// it applies once retry_timeout is set (an unset ttl or loop_wait counts
+// as Patroni's default). Without it, loop_wait must stay below ttl. The
+// agent's own lease timings come from its flags (TTL 10 s by default), so
+// no Patroni floor of 20 s is imposed on these.
 const (
-	MinTTL, DefaultTTL                   = 20, 30
-	MaxTTL                               = 3600
-	MinLoopWait, DefaultLoopWait         = 1, 10
-	MinRetryTimeout, DefaultRetryTimeout = 3, 10
+	DefaultTTL, MaxTTL = 30, 3600
+	DefaultLoopWait    = 10
 	// MaxSyncNodeCount bounds synchronous_node_count: every synchronous
 	// standby is a WAL sender (max_wal_senders defaults to 10 here), and
 	// a commit waits for all of them.
@@ -188,18 +188,16 @@ func validateTimings(c leaderelect.Config) error {
 		}
 		return v
 	}
-	ttl, wait, retry := orDefault(c.TTLSeconds, DefaultTTL), orDefault(c.LoopWaitSeconds, DefaultLoopWait), orDefault(c.RetryTimeoutSeconds, DefaultRetryTimeout)
+	ttl, wait := orDefault(c.TTLSeconds, DefaultTTL), orDefault(c.LoopWaitSeconds, DefaultLoopWait)
 	switch {
 	case c.TTLSeconds < 0, c.LoopWaitSeconds < 0, c.RetryTimeoutSeconds < 0:
 		return errors.New("ttl, loop_wait and retry_timeout must not be negative")
-	case ttl < MinTTL || ttl > MaxTTL:
-		return fmt.Errorf("ttl %d: want %d to %d seconds", ttl, MinTTL, MaxTTL)
-	case wait < MinLoopWait:
-		return fmt.Errorf("loop_wait %d: want at least %d", wait, MinLoopWait)
-	case retry < MinRetryTimeout:
-		return fmt.Errorf("retry_timeout %d: want at least %d", retry, MinRetryTimeout)
-	case wait+2*retry > ttl:
-		return fmt.Errorf("loop_wait %d + 2*retry_timeout %d must not exceed ttl %d", wait, retry, ttl)
+	case c.TTLSeconds > MaxTTL:
+		return fmt.Errorf("ttl %d: at most %d seconds", c.TTLSeconds, MaxTTL)
+	case c.TTLSeconds > 0 && c.LoopWaitSeconds >= c.TTLSeconds:
+		return fmt.Errorf("loop_wait %d must be shorter than ttl %d", c.LoopWaitSeconds, c.TTLSeconds)
+	case c.RetryTimeoutSeconds > 0 && wait+2*c.RetryTimeoutSeconds > ttl:
+		return fmt.Errorf("loop_wait %d + 2*retry_timeout %d must not exceed ttl %d", wait, c.RetryTimeoutSeconds, ttl)
 	}
 	return nil
 }

@@ -30,7 +30,8 @@ func TestPatchConfigRefusesWhatCannotRender(t *testing.T) {
 		{"synchronous_node_count huge", `{"synchronous_node_count":100000}`, `synchronous_node_count 100000`},
 		{"synchronous_node_count negative", `{"synchronous_node_count":-1}`, `synchronous_node_count -1`},
 		{"retry_timeout too long for ttl", `{"ttl":30,"loop_wait":10,"retry_timeout":15}`, `must not exceed ttl 30`},
-		{"ttl below Patroni's floor", `{"ttl":5,"loop_wait":1,"retry_timeout":2}`, `ttl 5`},
+		{"retry_timeout against default ttl", `{"retry_timeout":11}`, `must not exceed ttl 30`},
+		{"ttl absurd", `{"ttl":100000}`, `ttl 100000`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, _, cmds := newTestServer(t, primarySnap())
