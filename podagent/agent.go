@@ -65,7 +65,9 @@ type memory struct {
 	following         string // member primary_conninfo points at
 	syncNames         string // synchronous_standby_names as last rendered
 	pgStatusAt        time.Time
-	archive           *api.ArchiveInfo // with pgStatus, for the REST API
+	archive           *api.ArchiveInfo  // with pgStatus, for the REST API
+	goodParams        map[string]string // parameters as last rendered (see dynconf.go)
+	configError       string            // what of the stored config is not applied, for the REST API
 }
 
 // snapshotFresh is how long a status read for the REST API is reused:
@@ -149,6 +151,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.logDecision(o, d)
 		a.execMu.Lock()
 		exit, ok := a.execute(ctx, o, d)
+		if ok && !exit && !acted(d) {
+			a.applyParameters(ctx)
+		}
 		a.execMu.Unlock()
 		a.publish(ctx, o)
 		if exit {
