@@ -55,13 +55,10 @@ func (a *Agent) parameters() map[string]string {
 	lastGood := a.mem.goodParams
 	a.mu.Unlock()
 	out, err := usableParameters(merged, lastGood)
-	if err == nil {
-		err = validateStored(dyn)
-	}
 	a.mu.Lock()
 	a.mem.goodParams = maps.Clone(out)
 	a.mu.Unlock()
-	a.reportConfig(err)
+	a.reportConfig(errors.Join(err, validateStored(dyn)))
 	return out
 }
 
@@ -96,7 +93,8 @@ func (a *Agent) reportConfig(err error) {
 	}
 }
 
-// applyParameters renders the configuration again when the cluster's
+// applyParameters reports what of the stored configuration is not
+// applied, and renders the configuration again when the cluster's
 // parameters changed since they were last rendered and reloads postgres,
 // as Patroni does within a loop: parameters that take effect on reload
 // do so at once, the others show as pending_restart. The HA loop calls it
@@ -104,14 +102,12 @@ func (a *Agent) reportConfig(err error) {
 // and the decision did nothing else (a start, promote or rewind renders
 // for itself).
 func (a *Agent) applyParameters(ctx context.Context) {
-	if !a.pg.Running() {
-		return
-	}
 	a.mu.Lock()
 	rendered := a.mem.goodParams
 	a.mu.Unlock()
-	want, _ := usableParameters(a.currentParameters(), rendered)
-	if maps.Equal(want, rendered) {
+	want, err := usableParameters(a.currentParameters(), rendered)
+	a.reportConfig(errors.Join(err, validateStored(a.store.View().State.Config)))
+	if !a.pg.Running() || maps.Equal(want, rendered) {
 		return
 	}
 	if err := a.rerender(ctx); err != nil {

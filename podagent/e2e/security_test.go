@@ -98,6 +98,7 @@ func TestAgentSecurityProbes(t *testing.T) {
 		s.Config.Parameters["port"] = "1"
 		s.Config.Parameters["x = 1\ninclude"] = "1"
 		s.Config.Parameters["work_mem"] = "9MB"
+		s.Config.SynchronousMode = "garbage"
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -105,8 +106,11 @@ func TestAgentSecurityProbes(t *testing.T) {
 	waitSetting(t, c, "work_mem", "9MB")
 	testenv.Eventually(t, 10*time.Second, "config_error reported", func() bool {
 		s, err := r.status()
-		return err == nil && strings.Contains(s.Tenure.ConfigError, `"port"`)
+		return err == nil && strings.Contains(s.Tenure.ConfigError, `"port"`) && strings.Contains(s.Tenure.ConfigError, `synchronous_mode "garbage"`)
 	})
+	if sync, _ := query[string](t, p, "SHOW synchronous_standby_names"); sync != "" {
+		t.Errorf("synchronous_mode garbage read as on by the agent: synchronous_standby_names = %q", sync)
+	}
 	if code, body := call(t, r, "POST", "/reload", bearer, ""); code != http.StatusAccepted {
 		t.Errorf("POST /reload with a bad stored parameter = %d %s, want 202", code, body)
 	}
