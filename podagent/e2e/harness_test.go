@@ -135,7 +135,7 @@ func (c *cluster) memberNames(adding string) []string {
 	for _, m := range c.members {
 		names = append(names, m.name)
 	}
-	for i := range 8 {
+	for i := range 10 {
 		names = append(names, fmt.Sprintf("%s-%d", c.name, i))
 	}
 	return names
