@@ -65,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.api.ReadTimeout, "api-read-timeout", o.api.ReadTimeout, "REST API: time to read a whole request")
 	fs.DurationVar(&o.api.IdleTimeout, "api-idle-timeout", o.api.IdleTimeout, "REST API: close keep-alive connections idle this long")
 	fs.IntVar(&o.api.MaxConns, "api-max-conns", o.api.MaxConns, "REST API: concurrent connections at most")
+	fs.IntVar(&o.api.MaxConnsPerHost, "api-max-conns-per-host", o.api.MaxConnsPerHost, "REST API: concurrent connections from one address at most")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig (in-cluster config when empty)")
 	fs.DurationVar(&c.TTL, "ttl", c.TTL, "leader lock TTL")
 	fs.DurationVar(&c.RenewDeadline, "renew-deadline", c.RenewDeadline, "leader renew deadline (< ttl)")

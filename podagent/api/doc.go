@@ -37,7 +37,9 @@
 // Connections are bounded: headers must arrive within ReadHeaderTimeout
 // (5 s), a whole request within ReadTimeout, idle keep-alives are closed
 // after IdleTimeout, and at most MaxConns (512) are open at once, so a few
-// hundred slow clients neither exhaust the agent nor delay health checks
+// hundred slow clients neither exhaust the agent nor delay health checks;
+// one address may hold MaxConnsPerHost (64) of them, so a single client
+// cannot take them all
 // (TestSlowlorisKeepsHealthFast). TLS is optional (CertFile, KeyFile; the
 // pair is reloaded when the files change).
 package api

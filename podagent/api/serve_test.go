@@ -114,26 +114,19 @@ func do(t *testing.T, method, url, auth, body string) int {
 	return resp.StatusCode
 }
 
-// TestSlowlorisKeepsHealthFast is issue #12 finding 4: 300 connections
-// that dribble their headers, and 300 that send headers and then a body
-// slowly, must not slow /health down, and the server cuts both kinds
-// once its read timeouts pass.
-func TestSlowlorisKeepsHealthFast(t *testing.T) {
-	cfg := tokenConfig()
-	cfg.ReadHeaderTimeout, cfg.ReadTimeout, cfg.IdleTimeout = 2*time.Second, 3*time.Second, 2*time.Second
-	addr := serve(t, cfg, nil)
-	const slow = 300
+// slowConns opens n connections to addr from source address from, half
+// dribbling their headers and half sending headers and then a body that
+// never ends, and returns them.
+func slowConns(t *testing.T, addr, from string, n int) []net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
 	var conns []net.Conn
-	t.Cleanup(func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	for i := range slow {
-		c, err := net.Dial("tcp", addr)
+	for i := range n {
+		c, err := d.Dial("tcp", addr)
 		if err != nil {
-			t.Fatalf("dial %d: %v", i, err)
+			t.Fatalf("dial %d from %s: %v", i, from, err)
 		}
+		t.Cleanup(func() { c.Close() })
 		conns = append(conns, c)
 		if i%2 == 0 {
 			fmt.Fprintf(c, "GET /health HTTP/1.1\r\nHost: x\r\n") // headers never end
@@ -141,13 +134,21 @@ func TestSlowlorisKeepsHealthFast(t *testing.T) {
 			fmt.Fprintf(c, "PATCH /config HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{") // body never ends
 		}
 	}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	return conns
+}
+
+// healthLatency asks /health 20 times from source address from and
+// returns the median and the slowest answer.
+func healthLatency(t *testing.T, addr, from string) (median, slowest time.Duration) {
+	t.Helper()
+	tr := &http.Transport{DisableKeepAlives: true, DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	var lat []time.Duration
 	for range 20 {
 		began := time.Now()
 		resp, err := client.Get("http://" + addr + "/health")
 		if err != nil {
-			t.Fatalf("/health under %d slow connections: %v", slow, err)
+			t.Fatalf("/health from %s: %v", from, err)
 		}
 		resp.Body.Close()
 		lat = append(lat, time.Since(began))
@@ -156,20 +157,62 @@ func TestSlowlorisKeepsHealthFast(t *testing.T) {
 		}
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	t.Logf("/health latency under %d slow connections: median %v, max %v", slow, lat[len(lat)/2], lat[len(lat)-1])
-	if lat[len(lat)-1] > 500*time.Millisecond {
-		t.Errorf("/health took %v under %d slow connections, want < 500ms", lat[len(lat)-1], slow)
-	}
-	// Every slow connection is cut by the server within its read timeout
-	// (plus scheduling slack).
-	deadline := time.Now().Add(cfg.ReadTimeout + 3*time.Second)
-	for i, c := range conns {
-		_ = c.SetReadDeadline(deadline)
+	return lat[len(lat)/2], lat[len(lat)-1]
+}
+
+// held counts the connections of conns the server has not closed by
+// the time until: it waits until then, then tries each (a closed one
+// reads EOF or a reset at once, an open one times out).
+func held(conns []net.Conn, until time.Time) int {
+	time.Sleep(time.Until(until))
+	n := 0
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		_, err := io.Copy(io.Discard, c)
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			t.Fatalf("slow connection %d still open %v after the read timeout", i, cfg.ReadTimeout)
+			n++
 		}
+	}
+	return n
+}
+
+// TestSlowlorisKeepsHealthFast is issue #12 finding 4: 300 connections
+// from 10 addresses that dribble their headers or their body must not
+// slow /health down, and the server cuts every one of them once its read
+// timeouts pass (150 slow-body connections stayed open 60 s before).
+func TestSlowlorisKeepsHealthFast(t *testing.T) {
+	cfg := tokenConfig()
+	cfg.ReadHeaderTimeout, cfg.ReadTimeout, cfg.IdleTimeout = 2*time.Second, 3*time.Second, 2*time.Second
+	addr := serve(t, cfg, nil)
+	var conns []net.Conn
+	for i := range 10 {
+		conns = append(conns, slowConns(t, addr, fmt.Sprintf("127.0.1.%d", i+1), 30)...)
+	}
+	median, slowest := healthLatency(t, addr, "127.0.0.1")
+	t.Logf("/health under %d slow connections: median %v, slowest %v", len(conns), median, slowest)
+	if slowest > 500*time.Millisecond {
+		t.Errorf("/health took %v under %d slow connections, want < 500ms", slowest, len(conns))
+	}
+	if n := held(conns, time.Now().Add(cfg.ReadTimeout+3*time.Second)); n > 0 {
+		t.Errorf("%d slow connections still open %v after the read timeout", n, cfg.ReadTimeout)
+	}
+}
+
+// TestOneClientCannotTakeEverySlot: 600 slow connections from one
+// address, more than MaxConns: all but MaxConnsPerHost are closed at
+// once, and /health from elsewhere stays fast.
+func TestOneClientCannotTakeEverySlot(t *testing.T) {
+	cfg := tokenConfig()
+	addr := serve(t, cfg, nil)
+	conns := slowConns(t, addr, "127.0.2.1", 600)
+	median, slowest := healthLatency(t, addr, "127.0.0.1")
+	t.Logf("/health with %d slow connections from one address: median %v, slowest %v", len(conns), median, slowest)
+	if slowest > 500*time.Millisecond {
+		t.Errorf("/health took %v, want < 500ms", slowest)
+	}
+	if n := held(conns, time.Now().Add(200*time.Millisecond)); n != cfg.MaxConnsPerHost {
+		t.Errorf("%d connections from one address held, want %d", n, cfg.MaxConnsPerHost)
 	}
 }
 

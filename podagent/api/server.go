@@ -51,6 +51,9 @@ type Config struct {
 	// backlog until a slot frees (within ReadHeaderTimeout or IdleTimeout
 	// at the latest). Load balancers and peers need a handful each.
 	MaxConns int
+	// MaxConnsPerHost caps the connections from one remote address; more
+	// are closed at once, so one client cannot take every slot.
+	MaxConnsPerHost int
 	// ShutdownTimeout is how long ListenAndServe waits for requests in
 	// flight when its context ends.
 	ShutdownTimeout time.Duration
@@ -68,7 +71,8 @@ type Config struct {
 // DefaultConfig returns the defaults: port 8008, no token (set one, or
 // Insecure). A switchover is given 60 s, three times Patroni's wait
 // (2×max(10 s, loop_wait)). 512 connections at about 10 KiB of buffers
-// and goroutine stack each stay under 6 MiB.
+// and goroutine stack each stay under 6 MiB; 64 from one address are far
+// more than a load balancer, a kubelet or a peer opens.
 func DefaultConfig() Config {
 	return Config{
 		Listen:            ":8008",
@@ -78,6 +82,7 @@ func DefaultConfig() Config {
 		WriteTimeout:      70 * time.Second,
 		IdleTimeout:       30 * time.Second,
 		MaxConns:          512,
+		MaxConnsPerHost:   64,
 		ShutdownTimeout:   5 * time.Second,
 		Version:           "dev",
 	}
@@ -96,8 +101,8 @@ func (c Config) Validate() error {
 		return errors.New("api config: timeouts must be positive")
 	case c.WriteTimeout <= c.CommandTimeout:
 		return fmt.Errorf("api config: write timeout %v must exceed command timeout %v", c.WriteTimeout, c.CommandTimeout)
-	case c.MaxConns < 1:
-		return fmt.Errorf("api config: max connections %d must be positive", c.MaxConns)
+	case c.MaxConns < 1 || c.MaxConnsPerHost < 1:
+		return fmt.Errorf("api config: max connections %d and per host %d must be positive", c.MaxConns, c.MaxConnsPerHost)
 	}
 	return nil
 }
@@ -167,7 +172,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
 	addr := ln.Addr().String()
-	ln = newLimitListener(ln, s.cfg.MaxConns)
+	ln = newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerHost)
 	if s.tls != nil {
 		ln = tls.NewListener(ln, s.tls)
 	}
@@ -201,7 +206,7 @@ func (s *Server) logProtection(addr string) {
 		s.log.Warn("INSECURE: no API token (--api-insecure): anyone who reaches this port can switch over, fail over, restart postgres and change its parameters",
 			"addr", addr)
 	}
-	s.log.Info("listening", "addr", addr, "auth", auth, "tls", s.tls != nil, "max_conns", s.cfg.MaxConns,
+	s.log.Info("listening", "addr", addr, "auth", auth, "tls", s.tls != nil, "max_conns", s.cfg.MaxConns, "max_conns_per_host", s.cfg.MaxConnsPerHost,
 		"read_header_timeout", s.cfg.ReadHeaderTimeout, "read_timeout", s.cfg.ReadTimeout,
 		"write_timeout", s.cfg.WriteTimeout, "idle_timeout", s.cfg.IdleTimeout)
 }
