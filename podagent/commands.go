@@ -93,7 +93,7 @@ func (a *Agent) Restart(ctx context.Context, r api.RestartRequest) error {
 		standby = a.standbyOf(leader)
 	}
 	if _, err := a.render(standby); err != nil {
-		return fmt.Errorf("%w: postgres left running: %w", api.ErrUnprocessable, err)
+		return fmt.Errorf("postgres left running: %w", unrenderable(err))
 	}
 	if err := a.pg.Stop(ctx, pgctl.Fast); err != nil {
 		return err
@@ -114,10 +114,16 @@ func (a *Agent) Restart(ctx context.Context, r api.RestartRequest) error {
 func (a *Agent) Reload(ctx context.Context) error {
 	a.execMu.Lock()
 	defer a.execMu.Unlock()
-	if err := a.rerender(ctx); err != nil {
+	return unrenderable(a.rerender(ctx))
+}
+
+// unrenderable classes a configuration the agent cannot render as 422
+// for the REST API; other errors pass unchanged.
+func unrenderable(err error) error {
+	if errors.Is(err, pgconf.ErrInvalid) {
 		return fmt.Errorf("%w: %w", api.ErrUnprocessable, err)
 	}
-	return nil
+	return err
 }
 
 // Reinitialize wipes a replica's data; the loop then clones the leader.
