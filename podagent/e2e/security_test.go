@@ -125,6 +125,33 @@ func TestAgentSecurityProbes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRows(t, c, r, "t", 1)
+
+	// A patch is refused while the stored configuration has settings that
+	// do not render, and says which; one that also repairs them is
+	// accepted and the error clears. A postmaster parameter in it shows as
+	// pending_restart with no reload asked for; a restart applies it.
+	if code, body := call(t, p, "PATCH", "/config", bearer, `{"parameters":{"max_connections":"120"}}`); code != http.StatusBadRequest || !strings.Contains(body, "garbage") {
+		t.Errorf("PATCH over a broken stored config = %d %s, want 400 naming the broken setting", code, body)
+	}
+	repair := `{"synchronous_mode":"off","parameters":{"port":null,"x = 1\ninclude":null,"max_connections":"120"}}`
+	if code, body := call(t, p, "PATCH", "/config", bearer, repair); code != 200 {
+		t.Fatalf("PATCH repairing the config = %d %s", code, body)
+	}
+	testenv.Eventually(t, 10*time.Second, "config_error cleared", func() bool {
+		s, err := r.status()
+		return err == nil && s.Tenure.ConfigError == ""
+	})
+	testenv.Eventually(t, 15*time.Second, "pending_restart on the replica", func() bool {
+		s, err := r.status()
+		return err == nil && s.PendingRestart
+	})
+	if code, body := call(t, r, "POST", "/restart", bearer, `{"restart_pending":true}`); code != http.StatusOK {
+		t.Fatalf("POST /restart pending = %d %s", code, body)
+	}
+	c.waitStreaming(r, 30*time.Second)
+	if v, err := query[string](t, r, "SHOW max_connections"); err != nil || v != "120" {
+		t.Errorf("replica max_connections after the restart = %q, %v; want 120", v, err)
+	}
 }
 
 // waitSetting polls until every member's postgres shows name = want.
