@@ -67,7 +67,9 @@ type memory struct {
 	following         string   // member primary_conninfo points at
 	syncMembers       []string // the synchronous standbys as last applied
 	pgStatusAt        time.Time
-	archive           *api.ArchiveInfo // with pgStatus, for the REST API
+	archive           *api.ArchiveInfo  // with pgStatus, for the REST API
+	goodParams        map[string]string // parameters as last rendered (see dynconf.go)
+	configError       string            // what of the stored config is not applied, for the REST API
 }
 
 // snapshotFresh is how long a status read for the REST API is reused:
@@ -80,6 +82,10 @@ func New(cfg Config, store *leaderelect.Store, pg *pgctl.Instance, kube kubernet
 		return nil, fmt.Errorf("agent config: %w", err)
 	}
 	arch, err := newArchiving(cfg.DataDir, cfg.Archive, log)
+	if err != nil {
+		return nil, fmt.Errorf("agent config: %w", err)
+	}
+	hc, err := peerClient(cfg.APICAFile)
 	if err != nil {
 		return nil, fmt.Errorf("agent config: %w", err)
 	}
@@ -98,7 +104,7 @@ func New(cfg Config, store *leaderelect.Store, pg *pgctl.Instance, kube kubernet
 		store: store,
 		pg:    pg,
 		kube:  kube,
-		http:  &http.Client{Timeout: time.Second},
+		http:  hc,
 		wake:  make(chan struct{}, 1),
 		token: cfg.APIToken,
 		mem:   memory{state: "starting", loopAt: time.Now()},
@@ -160,6 +166,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.logDecision(o, d)
 		a.execMu.Lock()
 		exit, ok := a.execute(ctx, o, d)
+		if ok && !exit && !acted(d) {
+			a.applyParameters(ctx)
+		}
 		a.execMu.Unlock()
 		a.publish(ctx, o)
 		if exit {
@@ -304,11 +313,8 @@ func (a *Agent) apiToken() string { return a.token }
 // API's own series: the WAL archive's and its service's.
 func (a *Agent) Collectors() []prometheus.Collector { return a.arch.collectors(a.cfg.DataDir) }
 
-// Handler serves the REST API: the agent's own peer endpoint (/failsafe)
-// and everything else from the api package's handler.
-func (a *Agent) Handler(apiHandler http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/failsafe", a.serveFailsafe)
-	mux.Handle("/", apiHandler)
-	return mux
+// UnsafeEndpoints are the agent's own REST endpoints that change
+// something, for api.Config.Unsafe: served behind the API's authorizer.
+func (a *Agent) UnsafeEndpoints() map[string]http.Handler {
+	return map[string]http.Handler{"POST /failsafe": http.HandlerFunc(a.serveFailsafe)}
 }

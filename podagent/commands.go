@@ -9,6 +9,7 @@ import (
 	"github.com/tenure-pg/tenure/leaderelect"
 	"github.com/tenure-pg/tenure/podagent/api"
 	"github.com/tenure-pg/tenure/podagent/ha"
+	"github.com/tenure-pg/tenure/podagent/pgconf"
 	"github.com/tenure-pg/tenure/podagent/pgctl"
 )
 
@@ -68,7 +69,9 @@ func (a *Agent) CancelSwitchover(ctx context.Context) error {
 	return a.clearSwitchover(ctx)
 }
 
-// Restart restarts postgres in its current role.
+// Restart restarts postgres in its current role. The configuration is
+// rendered first, while postgres still runs: one that cannot be rendered
+// fails the request with postgres untouched, instead of after the stop.
 func (a *Agent) Restart(ctx context.Context, r api.RestartRequest) error {
 	a.execMu.Lock()
 	defer a.execMu.Unlock()
@@ -82,6 +85,16 @@ func (a *Agent) Restart(ctx context.Context, r api.RestartRequest) error {
 	if !a.pg.Running() {
 		return fmt.Errorf("%w: postgres is not running", api.ErrUnavailable)
 	}
+	a.mu.Lock()
+	leader := a.mem.following
+	a.mu.Unlock()
+	var standby *pgconf.Standby
+	if snap.Role != leaderelect.RolePrimary {
+		standby = a.standbyOf(leader)
+	}
+	if _, err := a.render(standby); err != nil {
+		return fmt.Errorf("postgres left running: %w", unrenderable(err))
+	}
 	if err := a.stopPostgres(ctx, pgctl.Fast); err != nil {
 		return err
 	}
@@ -89,33 +102,28 @@ func (a *Agent) Restart(ctx context.Context, r api.RestartRequest) error {
 	if snap.Role == leaderelect.RolePrimary {
 		err = a.startPrimary(ctx)
 	} else {
-		a.mu.Lock()
-		leader := a.mem.following
-		a.mu.Unlock()
 		err = a.startReplica(ctx, leader)
 	}
 	a.poke()
 	return err
 }
 
-// Reload re-renders the configuration and signals postgres.
+// Reload renders the configuration again and signals postgres. A stored
+// parameter that does not render is left out (see dynconf.go) and
+// reported in /patroni; the reload goes ahead with the rest.
 func (a *Agent) Reload(ctx context.Context) error {
 	a.execMu.Lock()
 	defer a.execMu.Unlock()
-	snap := a.Snapshot()
-	var err error
-	if snap.Role == leaderelect.RolePrimary {
-		_, err = a.render(nil)
-	} else {
-		a.mu.Lock()
-		leader := a.mem.following
-		a.mu.Unlock()
-		_, err = a.render(a.standbyOf(leader))
+	return unrenderable(a.rerender(ctx))
+}
+
+// unrenderable classes a configuration the agent cannot render as 422
+// for the REST API; other errors pass unchanged.
+func unrenderable(err error) error {
+	if errors.Is(err, pgconf.ErrInvalid) {
+		return fmt.Errorf("%w: %w", api.ErrUnprocessable, err)
 	}
-	if err != nil {
-		return err
-	}
-	return a.pg.Reload(ctx)
+	return err
 }
 
 // Reinitialize wipes a replica's data; the loop then clones the leader.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tenure-pg/tenure/leaderelect"
 	"github.com/tenure-pg/tenure/podagent/ha"
+	"github.com/tenure-pg/tenure/podagent/pgconf"
 )
 
 // Config is the agent's configuration, parsed once in main.
@@ -39,8 +40,12 @@ type Config struct {
 	APIListen string
 	APIURL    string
 	// APIToken is the bearer token for unsafe REST methods (read from a
-	// file or Secret by main; never logged).
+	// file or Secret by main; never logged). Peers present it too: every
+	// member of a cluster has the same one.
 	APIToken string
+	// APICAFile verifies peers whose APIURL is https (PEM); empty means
+	// the system roots.
+	APICAFile string
 
 	// Timings; see leaderelect.Options.
 	TTL           time.Duration
@@ -136,6 +141,9 @@ func (c Config) Validate() error {
 	}
 	if c.SyncNodeCount < 1 {
 		bad("synchronous node count %d must be at least 1", c.SyncNodeCount)
+	}
+	if err := pgconf.ValidateParameters(c.Parameters); err != nil {
+		errs = append(errs, fmt.Errorf("--pg-params: %w", err))
 	}
 	if err := c.Archive.Validate(); err != nil {
 		errs = append(errs, err)

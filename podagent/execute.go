@@ -233,18 +233,6 @@ func (a *Agent) render(standby *pgconf.Standby) (pgconf.Result, error) {
 	return res, nil
 }
 
-// parameters are the agent's parameters overlaid with the cluster's.
-func (a *Agent) parameters() map[string]string {
-	out := map[string]string{}
-	for k, v := range a.cfg.Parameters {
-		out[k] = v
-	}
-	for k, v := range a.store.View().State.Config.Parameters {
-		out[k] = v
-	}
-	return out
-}
-
 func (a *Agent) standbyOf(leader string) *pgconf.Standby {
 	s := &pgconf.Standby{PrimarySlotName: pgconf.SlotName(a.cfg.Member)}
 	if leader != "" {

@@ -79,15 +79,9 @@ func (a *Agent) askFailsafe(ctx context.Context, url string, body []byte) error 
 }
 
 // serveFailsafe answers a peer's failsafe request (see ha.GrantFailsafe).
+// It is served as POST only, behind the REST API's authorizer (see
+// UnsafeEndpoints), like every other endpoint that changes something.
 func (a *Agent) serveFailsafe(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		http.Error(w, "POST only", http.StatusMethodNotAllowed)
-		return
-	}
-	if tok := a.apiToken(); tok != "" && r.Header.Get("Authorization") != "Bearer "+tok {
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
 	var req failsafeRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
 	dec.DisallowUnknownFields()

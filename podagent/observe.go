@@ -57,8 +57,8 @@ func (a *Agent) settings(v leaderelect.ClusterView) ha.Settings {
 	if dyn.MaximumLagOnFailover > 0 {
 		s.MaximumLagOnFailover = uint64(dyn.MaximumLagOnFailover)
 	}
-	if dyn.SynchronousMode != "" {
-		s.SyncMode = ha.SyncMode(dyn.SynchronousMode)
+	if m, err := ha.ParseSyncMode(dyn.SynchronousMode); err == nil && dyn.SynchronousMode != "" {
+		s.SyncMode = m // unparsable: keep --sync-mode (reported by checkDynamicConfig)
 	}
 	if dyn.SynchronousNodeCount > 0 {
 		s.SyncNodeCount = dyn.SynchronousNodeCount

@@ -64,6 +64,7 @@ func (a *Agent) snapshotLocked() api.Snapshot {
 	}
 	s.Paused = s.View.State.Config.Paused
 	s.Archive = a.mem.archive
+	s.ConfigError = a.mem.configError
 	// Leading is judged now, not at the last loop: a loop blocked in a slow
 	// step must not make peers believe a stale leader still leads.
 	s.Leading = running && !st.InRecovery && a.leadingLocked(s.View, s.Now)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenure-pg/tenure/podagent"
+	"github.com/tenure-pg/tenure/podagent/api"
 	"github.com/tenure-pg/tenure/podagent/ha"
 	"github.com/tenure-pg/tenure/walarchive/restore"
 	"github.com/tenure-pg/tenure/walarchive/retention"
@@ -19,6 +21,7 @@ import (
 
 type options struct {
 	cfg        podagent.Config
+	api        api.Config // Listen, Token and handlers are set in assemble
 	kubeconfig string
 	logLevel   string
 	logJSON    bool
@@ -51,7 +54,18 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&c.Port, "port", c.Port, "postgres port")
 	fs.StringVar(&c.APIListen, "api-listen", c.APIListen, "REST API listen address")
 	apiURL := fs.String("api-url", env("TENURE_API_URL", ""), "how peers reach this REST API (default http://POD_IP:8008)")
-	tokenFile := fs.String("api-token-file", env("TENURE_API_TOKEN_FILE", ""), "file with the bearer token for unsafe REST methods")
+	tokenFile := fs.String("api-token-file", env("TENURE_API_TOKEN_FILE", ""),
+		"file with the bearer token the REST API requires on unsafe methods, shared by the cluster's members (TENURE_API_TOKEN_FILE); required unless --api-insecure")
+	o.api = api.DefaultConfig()
+	fs.BoolVar(&o.api.Insecure, "api-insecure", false, "serve the REST API's unsafe methods (switchover, restart, config, ...) with no token: local runs and tests only")
+	fs.StringVar(&o.api.CertFile, "api-cert-file", env("TENURE_API_CERT_FILE", ""), "serve the REST API over HTTPS with this PEM certificate (reloaded when it changes)")
+	fs.StringVar(&o.api.KeyFile, "api-key-file", env("TENURE_API_KEY_FILE", ""), "... and this PEM key")
+	fs.StringVar(&c.APICAFile, "api-ca-file", env("TENURE_API_CA_FILE", ""), "CA (PEM) that peers' HTTPS REST APIs are verified against (default: system roots)")
+	fs.DurationVar(&o.api.ReadHeaderTimeout, "api-read-header-timeout", o.api.ReadHeaderTimeout, "REST API: time to read a request's headers")
+	fs.DurationVar(&o.api.ReadTimeout, "api-read-timeout", o.api.ReadTimeout, "REST API: time to read a whole request")
+	fs.DurationVar(&o.api.IdleTimeout, "api-idle-timeout", o.api.IdleTimeout, "REST API: close keep-alive connections idle this long")
+	fs.IntVar(&o.api.MaxConns, "api-max-conns", o.api.MaxConns, "REST API: concurrent connections at most")
+	fs.IntVar(&o.api.MaxConnsPerHost, "api-max-conns-per-host", o.api.MaxConnsPerHost, "REST API: concurrent connections from one address at most")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig (in-cluster config when empty)")
 	fs.DurationVar(&c.TTL, "ttl", c.TTL, "leader lock TTL")
 	fs.DurationVar(&c.RenewDeadline, "renew-deadline", c.RenewDeadline, "leader renew deadline (< ttl)")
@@ -99,7 +113,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	c.Cluster, c.Member, c.SyncMode = *cluster, *member, ha.SyncMode(*syncMode)
 	if *apiURL == "" && c.ConnectHost != "" {
-		*apiURL = "http://" + c.ConnectHost + ":8008"
+		scheme := "http://"
+		if o.api.CertFile != "" {
+			scheme = "https://"
+		}
+		*apiURL = scheme + c.ConnectHost + ":8008"
 	}
 	c.APIURL = *apiURL
 	if *tokenFile != "" {
@@ -108,7 +126,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("read api token: %w", err)
 		}
 		c.APIToken = strings.TrimSpace(string(b))
+		if c.APIToken == "" {
+			return o, fmt.Errorf("--api-token-file %s is empty", *tokenFile)
+		}
 	}
+
 	var err error
 	if c.Parameters, err = parseParams(*params); err != nil {
 		return o, err
@@ -118,7 +140,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	c.Archive.Backup = backup.config()
 	o.cfg = c
-	return o, c.Validate()
+	if err := c.Validate(); err != nil {
+		return o, err
+	}
+	if c.APIToken == "" && !o.api.Insecure {
+		return o, errors.New("no REST API token: give --api-token-file (TENURE_API_TOKEN_FILE), the cluster's shared token, or --api-insecure to serve switchover, restart and config changes to anyone")
+	}
+	o.api.Token = c.APIToken
+	return o, o.api.Validate()
 }
 
 func parseParams(s string) (map[string]string, error) {

@@ -25,7 +25,7 @@ func archiveFile(t *testing.T, uid string) string {
 
 func TestArchiveFlags(t *testing.T) {
 	own, src := archiveFile(t, "uid-own"), archiveFile(t, "uid-src")
-	base := []string{"--cluster", "pg", "--name", "pg-0", "--data-dir", "/tmp/x", "--pod-ip", "127.0.0.1"}
+	base := []string{"--cluster", "pg", "--name", "pg-0", "--data-dir", "/tmp/x", "--pod-ip", "127.0.0.1", "--api-insecure"}
 	cases := []struct {
 		name    string
 		args    []string
@@ -76,7 +76,7 @@ func TestArchiveFlags(t *testing.T) {
 
 func TestArchiveEnvPassesOnlyAWSVariables(t *testing.T) {
 	own := archiveFile(t, "uid-own")
-	o, err := parseFlags([]string{"--cluster", "pg", "--name", "pg-0", "--data-dir", "/tmp/x", "--pod-ip", "127.0.0.1", "--archive-config", own}, io.Discard)
+	o, err := parseFlags([]string{"--cluster", "pg", "--name", "pg-0", "--data-dir", "/tmp/x", "--pod-ip", "127.0.0.1", "--api-insecure", "--archive-config", own}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

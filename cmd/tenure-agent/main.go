@@ -9,12 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 	_ "time/tzdata" // CRON_TZ in --backup-schedule on images without a zone database
 
 	"github.com/hashicorp/go-hclog"
@@ -61,12 +59,11 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	go func() {
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.ListenAndServe(ctx); err != nil {
 			log.Error("rest api stopped", "error", err)
 			cancel()
 		}
 	}()
-	defer srv.Close()
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
@@ -84,7 +81,7 @@ func run(args []string, stderr io.Writer) int {
 }
 
 // assemble builds the agent and its REST server from the options.
-func assemble(ctx context.Context, o options, log hclog.Logger) (*podagent.Agent, *http.Server, error) {
+func assemble(ctx context.Context, o options, log hclog.Logger) (*podagent.Agent, *api.Server, error) {
 	cfg := o.cfg
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
@@ -124,14 +121,15 @@ func assemble(ctx context.Context, o options, log hclog.Logger) (*podagent.Agent
 	if err != nil {
 		return nil, nil, err
 	}
-	acfg := api.DefaultConfig()
+	acfg := o.api
 	acfg.Listen, acfg.Token = cfg.APIListen, cfg.APIToken
 	acfg.Collectors = agent.Collectors()
-	srv, err := api.New(acfg, agent, agent, log.Named("api"))
+	acfg.Unsafe = agent.UnsafeEndpoints()
+	srv, err := api.New(acfg, agent, agent, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	return agent, &http.Server{Addr: cfg.APIListen, Handler: agent.Handler(srv.Handler()), ReadHeaderTimeout: 5 * time.Second}, nil
+	return agent, srv, nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

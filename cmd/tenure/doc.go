@@ -7,7 +7,7 @@
 //	tenure pause|resume [cluster]
 //	tenure history [cluster] [-o json]
 //	tenure edit-config [cluster] [--set key=value]... [--pg name=value]... [--force]
-//	tenure restart|reinit [cluster] member... [--token-file F] [--force]
+//	tenure restart|reinit [cluster] member... [--token-file F] [--ca-file F] [--force]
 //
 // Every command takes --kubeconfig, -n/--namespace and -c/--cluster (or the
 // cluster as first argument); without a kubeconfig it uses KUBECONFIG,
@@ -20,7 +20,13 @@
 // them out, and the CLI waits for the outcome by watching the lease.
 // Switchover requests are checked with the REST API's own rules
 // (api.ValidateSwitchover) before they are written. restart and reinit call
-// the member's REST API, because only the member can act on its postgres.
+// the member's REST API, because only the member can act on its postgres;
+// the agents require their bearer token, found in --token-file, then
+// $TENURE_API_TOKEN, $TENURE_API_TOKEN_FILE, ~/.config/tenure/token (see
+// apiToken), and HTTPS agents are verified against --ca-file or
+// $TENURE_API_CA_FILE. edit-config checks a change with api.ValidateConfig,
+// the check PATCH /config and the agent's renderer use, so what it writes
+// always renders.
 //
 // Exit codes: 0 done, 1 failed (refused, timed out, API error), 2 usage
 // error (bad flags or arguments; nothing was changed).

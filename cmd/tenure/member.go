@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 // memberFlags are the flags of restart and reinit.
 type memberFlags struct {
 	tokenFile string
+	caFile    string
 	force     bool
 	pending   bool
 	role      string
@@ -29,7 +29,8 @@ type memberFlags struct {
 func setupMemberCommand(name string) func(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 	return func(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 		var f memberFlags
-		fs.StringVar(&f.tokenFile, "token-file", "", "file holding the agents' REST API bearer token")
+		fs.StringVar(&f.tokenFile, "token-file", "", "file holding the agents' REST API bearer token (else $TENURE_API_TOKEN, $TENURE_API_TOKEN_FILE, ~/.config/tenure/token)")
+		fs.StringVar(&f.caFile, "ca-file", "", "CA (PEM) to verify agents serving HTTPS (else $TENURE_API_CA_FILE, else the system roots)")
 		fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for each member's answer")
 		if name == "restart" {
 			fs.BoolVar(&f.force, "force", false, "do not ask for confirmation")
@@ -57,13 +58,13 @@ func setupMemberCommand(name string) func(c *cli, fs *flag.FlagSet) func(context
 }
 
 func (c *cli) memberCommand(ctx context.Context, name string, members []string, f memberFlags) error {
-	token := ""
-	if f.tokenFile != "" {
-		b, err := os.ReadFile(f.tokenFile)
-		if err != nil {
-			return fmt.Errorf("token file: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
+	token, err := c.apiToken(f.tokenFile)
+	if err != nil {
+		return err
+	}
+	hc, err := c.apiClient(f.caFile)
+	if err != nil {
+		return err
 	}
 	st, err := c.openStore(ctx)
 	if err != nil {
@@ -82,7 +83,7 @@ func (c *cli) memberCommand(ctx context.Context, name string, members []string, 
 	}
 	failed := 0
 	for _, m := range members {
-		msg, err := c.callMember(ctx, name, v.Members[m].APIURL, token, f)
+		msg, err := c.callMember(ctx, hc, name, v.Members[m].APIURL, token, f)
 		if err != nil {
 			failed++
 			fmt.Fprintf(c.out, "Failed: %s for member %s: %v\n", name, m, err)
@@ -96,21 +97,20 @@ func (c *cli) memberCommand(ctx context.Context, name string, members []string, 
 	return nil
 }
 
-func (c *cli) callMember(ctx context.Context, name, apiURL, token string, f memberFlags) (string, error) {
+func (c *cli) callMember(ctx context.Context, hc *http.Client, name, apiURL, token string, f memberFlags) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	hc := c.http
-	if hc == nil {
-		hc = http.DefaultClient
-	}
 	cl := api.Client{HTTP: hc, BaseURL: apiURL, Token: token}
+	var msg string
+	var err error
 	if name == "restart" {
-		return cl.Restart(ctx, api.RestartRequest{PendingOnly: f.pending, Role: leaderelect.Role(f.role)})
+		msg, err = cl.Restart(ctx, api.RestartRequest{PendingOnly: f.pending, Role: leaderelect.Role(f.role)})
+	} else {
+		msg, err = cl.Reinitialize(ctx, f.force)
 	}
-	msg, err := cl.Reinitialize(ctx, f.force)
 	var se *api.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusUnauthorized && token == "" {
-		err = fmt.Errorf("%w (pass --token-file)", err)
+		err = fmt.Errorf("%w (no API token found: %s)", err, tokenHint)
 	}
 	return msg, err
 }

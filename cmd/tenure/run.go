@@ -95,8 +95,8 @@ var commands = map[string]command{
 	"resume":      {"[cluster]", "turn automatic failover back on", setupPause(false)},
 	"history":     {"[cluster] [-o table|json]", "show the failover history", setupHistory},
 	"edit-config": {"[cluster] [--set key=value]... [--pg name=value]... [--force]", "change the dynamic configuration", setupEditConfig},
-	"restart":     {"[cluster] member... [--pending] [--role R] [--token-file F] [--force]", "restart members' postgres via their REST API", setupMemberCommand("restart")},
-	"reinit":      {"[cluster] member... [--token-file F] [--force]", "wipe and re-clone members via their REST API", setupMemberCommand("reinit")},
+	"restart":     {"[cluster] member... [--pending] [--role R] [--token-file F] [--ca-file F] [--force]", "restart members' postgres via their REST API", setupMemberCommand("restart")},
+	"reinit":      {"[cluster] member... [--token-file F] [--ca-file F] [--force]", "wipe and re-clone members via their REST API", setupMemberCommand("reinit")},
 	"backup":      {backupSynopsis, "list, take, delete, verify and prune base backups in the archive", setupBackup},
 	"restore":     {"--archive-config FILE --data-dir DIR [--backup ID] [--target-time T|--target-lsn L|--target-xid X|--target-name N|--target-immediate]", "restore a base backup for point-in-time recovery", setupRestore},
 }

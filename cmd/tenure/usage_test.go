@@ -134,7 +134,7 @@ func TestRestartAndReinit(t *testing.T) {
 		{[]string{"restart", "alpha", "m2", "--pending", "--token-file", good, "--force"}, 0, "Success: restart on member m2 (restarted successfully)"},
 		{[]string{"reinit", "alpha", "m2", "--token-file", good, "--force"}, 0, "Success: reinit on member m2 (reinitialize started)"},
 		{[]string{"restart", "alpha", "m2", "--token-file", bad, "--force"}, 1, "Failed: restart for member m2: POST"},
-		{[]string{"reinit", "alpha", "m2", "--force"}, 1, "(pass --token-file)"},
+		{[]string{"reinit", "alpha", "m2", "--force"}, 1, "(no API token found: pass --token-file"},
 		{[]string{"restart", "alpha", "m9", "--token-file", good, "--force"}, 1, ""},
 	}
 	for _, s := range steps {

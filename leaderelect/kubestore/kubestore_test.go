@@ -46,7 +46,7 @@ func TestContract(t *testing.T) {
 }
 
 // cluster runs each member under its own ServiceAccount holding exactly
-// kubestore.PolicyRules, through its own proxy (so it can be cut off
+// kubestore.PolicyRules for its own heartbeat only, through its own proxy (so it can be cut off
 // alone) and its own fault-injecting transport.
 type cluster struct {
 	k  *testenv.Kube
@@ -54,7 +54,7 @@ type cluster struct {
 }
 
 func (c *cluster) Member(t *testing.T, name string) storetest.Member {
-	cfg, err := c.k.ServiceAccountConfig(context.Background(), c.ns, name, kubestore.PolicyRules())
+	cfg, err := c.k.ServiceAccountConfig(context.Background(), c.ns, name, kubestore.PolicyRules("alpha", []string{name}))
 	if err != nil {
 		t.Fatalf("identity for %s: %v", name, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tenure-pg/tenure/internal/lsn"
 	"github.com/tenure-pg/tenure/leaderelect"
+	"github.com/tenure-pg/tenure/podagent/ha"
 )
 
 // Cluster is the document of GET /cluster (Patroni's shape, plus the lease
@@ -147,13 +148,13 @@ func position(pos, leader lsn.LSN) (string, *Lag) {
 	return pos.String(), &Lag{Bytes: leader.Sub(pos), Known: true}
 }
 
-// SyncMode reports whether cfg turns synchronous replication on.
+// SyncMode reports whether cfg turns synchronous replication on, read by
+// ha.ParseSyncMode as the agent reads it. A value that does not parse
+// (only a hand-edited ConfigMap can hold one) is off here; the agent then
+// keeps its own --sync-mode and reports the error.
 func SyncMode(cfg leaderelect.Config) bool {
-	switch cfg.SynchronousMode {
-	case "", "off", "false":
-		return false
-	}
-	return true
+	m, err := ha.ParseSyncMode(cfg.SynchronousMode)
+	return err == nil && m != ha.SyncOff
 }
 
 // hostPort returns the host and port of a postgres connection URL

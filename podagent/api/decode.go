@@ -147,7 +147,14 @@ func DecodeReinitialize(body []byte) (bool, error) {
 }
 
 // DecodeConfig decodes a full dynamic configuration (PUT /config).
+// Patroni's boolean synchronous_mode is accepted and stored as off or on.
 func DecodeConfig(body []byte) (leaderelect.Config, error) {
+	if doc, err := decodeAny(body); err == nil {
+		if obj, ok := doc.(map[string]any); ok {
+			boolSyncMode(obj)
+			body, _ = json.Marshal(obj)
+		}
+	}
 	var c leaderelect.Config
 	if err := decodeStrict(body, &c, false); err != nil {
 		return leaderelect.Config{}, err
@@ -155,5 +162,5 @@ func DecodeConfig(body []byte) (leaderelect.Config, error) {
 	if err := ValidateConfig(c); err != nil {
 		return leaderelect.Config{}, err
 	}
-	return c, nil
+	return canonical(c), nil
 }

@@ -14,8 +14,11 @@
 //     rank failover candidates by; Fetch reads it.
 //   - Commands (POST /switchover, /failover, /restart, /reload,
 //     /reinitialize; PATCH and PUT /config; DELETE /switchover), checked here
-//     and forwarded to Commands. With a token configured they need
-//     "Authorization: Bearer <token>", compared in constant time. Bodies are
+//     and forwarded to Commands. They need "Authorization: Bearer <token>"
+//     (scheme in any case), checked by one Authorizer in constant time —
+//     the agent's own POST /failsafe goes through it too (Config.Unsafe).
+//     A Server without a token is refused unless Config.Insecure says so
+//     explicitly, and then warns at every start. Bodies are
 //     decoded strictly (unknown fields and trailing data are errors, 64 KiB at
 //     most); a body that does not decode is answered 400 and nothing is
 //     forwarded.
@@ -29,6 +32,14 @@
 // pick a switchover candidate, restart postgres or write the cluster state;
 // it validates the request against the Snapshot (the same rules as Patroni's
 // API, in ValidateSwitchover, shared with the CLI) and hands it to Commands,
-// which the agent implements. It does not serve TLS (terminate it in front,
-// or add it in the agent's main when needed) and has no Basic auth.
+// which the agent implements. It has no Basic auth.
+//
+// Connections are bounded: headers must arrive within ReadHeaderTimeout
+// (5 s), a whole request within ReadTimeout, idle keep-alives are closed
+// after IdleTimeout, and at most MaxConns (512) are open at once, so a few
+// hundred slow clients neither exhaust the agent nor delay health checks;
+// one address may hold MaxConnsPerHost (64) of them, so a single client
+// cannot take them all
+// (TestSlowlorisKeepsHealthFast). TLS is optional (CertFile, KeyFile; the
+// pair is reloaded when the files change).
 package api

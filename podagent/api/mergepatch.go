@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/tenure-pg/tenure/leaderelect"
+	"github.com/tenure-pg/tenure/podagent/ha"
+	"github.com/tenure-pg/tenure/podagent/pgconf"
 )
 
 // MergeConfig applies a JSON merge patch (RFC 7386) to cur: objects merge
@@ -29,7 +31,7 @@ func MergeConfig(cur leaderelect.Config, patch []byte) (leaderelect.Config, erro
 	if err := ValidateConfig(next); err != nil {
 		return leaderelect.Config{}, err
 	}
-	return next, nil
+	return canonical(next), nil
 }
 
 // checkPatch reports whether patch is a well-formed config patch: a JSON
@@ -54,6 +56,7 @@ func parsePatch(patch []byte) (map[string]any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: config patch must be a JSON object", ErrBadRequest)
 	}
+	boolSyncMode(obj)
 	known := configKeys()
 	for k := range obj {
 		if !known[k] {
@@ -138,23 +141,81 @@ func configKeys() map[string]bool {
 	return keys
 }
 
-// ValidateConfig rejects settings no cluster can run with (ErrBadRequest).
-// Zero means "default" for every number.
+// Bounds of the dynamic configuration. The timing rule is Patroni's,
+// loop_wait + 2*retry_timeout <= ttl, so a leader whose API call hangs for
+// retry_timeout twice in one loop still renews before the lock expires;
+// it applies once retry_timeout is set (an unset ttl or loop_wait counts
+// as Patroni's default). Without it, loop_wait must stay below ttl. The
+// agent's own lease timings come from its flags (TTL 10 s by default), so
+// no Patroni floor of 20 s is imposed on these.
+const (
+	DefaultTTL, MaxTTL = 30, 3600
+	DefaultLoopWait    = 10
+	// MaxSyncNodeCount bounds synchronous_node_count: every synchronous
+	// standby is a WAL sender (max_wal_senders defaults to 10 here), and
+	// a commit waits for all of them.
+	MaxSyncNodeCount = 32
+)
+
+// ValidateConfig rejects settings no cluster can run with and parameters
+// the agent cannot render or does not allow (ErrBadRequest, naming the
+// setting). It is the check of PATCH and PUT /config and of `tenure
+// edit-config`; parameters go through pgconf.ValidateParameters, the
+// renderer's own check, so what is accepted always renders.
 func ValidateConfig(c leaderelect.Config) error {
+	if err := validateTimings(c); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
 	switch {
-	case c.TTLSeconds < 0, c.LoopWaitSeconds < 0, c.RetryTimeoutSeconds < 0:
-		return fmt.Errorf("%w: ttl, loop_wait and retry_timeout must not be negative", ErrBadRequest)
-	case c.TTLSeconds > 0 && c.LoopWaitSeconds >= c.TTLSeconds:
-		return fmt.Errorf("%w: loop_wait %d must be shorter than ttl %d", ErrBadRequest, c.LoopWaitSeconds, c.TTLSeconds)
 	case c.MaximumLagOnFailover < 0:
 		return fmt.Errorf("%w: maximum_lag_on_failover must not be negative", ErrBadRequest)
-	case c.SynchronousNodeCount < 0:
-		return fmt.Errorf("%w: synchronous_node_count must not be negative", ErrBadRequest)
+	case c.SynchronousNodeCount < 0 || c.SynchronousNodeCount > MaxSyncNodeCount:
+		return fmt.Errorf("%w: synchronous_node_count %d: want 1 to %d", ErrBadRequest, c.SynchronousNodeCount, MaxSyncNodeCount)
 	}
-	for name := range c.Parameters {
-		if strings.TrimSpace(name) == "" {
-			return fmt.Errorf("%w: empty parameter name", ErrBadRequest)
-		}
+	if _, err := ha.ParseSyncMode(c.SynchronousMode); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	if err := pgconf.ValidateParameters(c.Parameters); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	return nil
+}
+
+func validateTimings(c leaderelect.Config) error {
+	orDefault := func(v, def int) int {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
+	ttl, wait := orDefault(c.TTLSeconds, DefaultTTL), orDefault(c.LoopWaitSeconds, DefaultLoopWait)
+	switch {
+	case c.TTLSeconds < 0, c.LoopWaitSeconds < 0, c.RetryTimeoutSeconds < 0:
+		return errors.New("ttl, loop_wait and retry_timeout must not be negative")
+	case c.TTLSeconds > MaxTTL:
+		return fmt.Errorf("ttl %d: at most %d seconds", c.TTLSeconds, MaxTTL)
+	case c.TTLSeconds > 0 && c.LoopWaitSeconds >= c.TTLSeconds:
+		return fmt.Errorf("loop_wait %d must be shorter than ttl %d", c.LoopWaitSeconds, c.TTLSeconds)
+	case c.RetryTimeoutSeconds > 0 && wait+2*c.RetryTimeoutSeconds > ttl:
+		return fmt.Errorf("loop_wait %d + 2*retry_timeout %d must not exceed ttl %d", wait, c.RetryTimeoutSeconds, ttl)
+	}
+	return nil
+}
+
+// canonical rewrites what has one canonical spelling: synchronous_mode
+// is stored as off, on or strict whatever Patroni spelling it came in as.
+func canonical(c leaderelect.Config) leaderelect.Config {
+	if m, err := ha.ParseSyncMode(c.SynchronousMode); err == nil && c.SynchronousMode != "" {
+		c.SynchronousMode = string(m)
+	}
+	return c
+}
+
+// boolSyncMode maps Patroni's boolean synchronous_mode (a JSON or YAML
+// true/false) to the string the configuration stores, in a decoded
+// document, before it is decoded strictly.
+func boolSyncMode(doc map[string]any) {
+	if b, ok := doc["synchronous_mode"].(bool); ok {
+		doc["synchronous_mode"] = map[bool]string{true: string(ha.SyncOn), false: string(ha.SyncOff)}[b]
+	}
 }

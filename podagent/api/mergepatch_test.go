@@ -65,8 +65,8 @@ func TestPatchConfig(t *testing.T) {
 		want  leaderelect.Config
 		code  int
 	}{
-		{"set a setting", `{"ttl":20}`,
-			leaderelect.Config{TTLSeconds: 20, LoopWaitSeconds: 10, MaximumLagOnFailover: 1 << 20, Parameters: base.Parameters}, 200},
+		{"set a setting", `{"ttl":40}`,
+			leaderelect.Config{TTLSeconds: 40, LoopWaitSeconds: 10, MaximumLagOnFailover: 1 << 20, Parameters: base.Parameters}, 200},
 		{"null resets a setting", `{"maximum_lag_on_failover":null}`,
 			leaderelect.Config{TTLSeconds: 30, LoopWaitSeconds: 10, Parameters: base.Parameters}, 200},
 		{"parameters merge key by key", `{"parameters":{"work_mem":null,"shared_buffers":"1GB"}}`,
@@ -107,11 +107,11 @@ func TestPatchConfig(t *testing.T) {
 func TestPutConfigReplaces(t *testing.T) {
 	ts, _, cmds := newTestServer(t, primarySnap())
 	cmds.cfg = leaderelect.Config{TTLSeconds: 30, Parameters: map[string]string{"work_mem": "4MB"}}
-	code, body := call(t, ts, http.MethodPut, "/config", testToken, `{"ttl":20,"loop_wait":5}`)
+	code, body := call(t, ts, http.MethodPut, "/config", testToken, `{"ttl":20,"loop_wait":4,"retry_timeout":8}`)
 	if code != 200 {
 		t.Fatalf("PUT /config = %d %s", code, body)
 	}
-	if diff := cmp.Diff(leaderelect.Config{TTLSeconds: 20, LoopWaitSeconds: 5}, cmds.cfg); diff != "" {
+	if diff := cmp.Diff(leaderelect.Config{TTLSeconds: 20, LoopWaitSeconds: 4, RetryTimeoutSeconds: 8}, cmds.cfg); diff != "" {
 		t.Errorf("config after put (-want +got):\n%s", diff)
 	}
 }

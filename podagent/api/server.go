@@ -4,27 +4,40 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
 
+// ErrNoToken is Validate's answer to a configuration that would serve the
+// unsafe endpoints to anyone: a token is required unless Insecure says
+// otherwise, explicitly.
+var ErrNoToken = errors.New("api config: no token for the unsafe endpoints (POST, PUT, PATCH, DELETE): give one, or set insecure explicitly")
+
 // Config configures the Server. Build it with DefaultConfig and override.
 type Config struct {
 	// Listen is the address to listen on (":8008").
 	Listen string
-	// Token, when set, is required as "Authorization: Bearer <token>" on
-	// every request that changes something (POST, PUT, PATCH, DELETE).
-	// Never log it.
+	// Token is required as "Authorization: Bearer <token>" on every
+	// request that changes something (POST, PUT, PATCH, DELETE). Never
+	// log it. Without it Validate fails unless Insecure is set: one member
+	// with an open API opens the whole cluster (switchover, failover,
+	// parameters), so an open API must be asked for.
 	Token string
+	// Insecure allows serving the unsafe endpoints with no Token (local
+	// runs and tests; --api-insecure). Logged loudly at every start.
+	Insecure bool
+	// CertFile and KeyFile, both or neither, serve HTTPS (PEM files).
+	CertFile, KeyFile string
+	// ReadHeaderTimeout bounds reading a request's headers: a slowloris
+	// client holds a connection slot at most this long.
+	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, body included.
 	ReadTimeout time.Duration
 	// CommandTimeout bounds one call into Commands: how long a switchover
@@ -32,6 +45,15 @@ type Config struct {
 	CommandTimeout time.Duration
 	// WriteTimeout bounds a whole response; it must exceed CommandTimeout.
 	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection idle this long.
+	IdleTimeout time.Duration
+	// MaxConns caps concurrent connections; more wait in the listen
+	// backlog until a slot frees (within ReadHeaderTimeout or IdleTimeout
+	// at the latest). Load balancers and peers need a handful each.
+	MaxConns int
+	// MaxConnsPerHost caps the connections from one remote address; more
+	// are closed at once, so one client cannot take every slot.
+	MaxConnsPerHost int
 	// ShutdownTimeout is how long ListenAndServe waits for requests in
 	// flight when its context ends.
 	ShutdownTimeout time.Duration
@@ -40,18 +62,29 @@ type Config struct {
 	// Collectors are served on /metrics besides the agent's own series
 	// (the WAL archive's, for example).
 	Collectors []prometheus.Collector
+	// Unsafe are more endpoints that change something, by mux pattern
+	// ("POST /failsafe"), served behind the same authorizer as the
+	// commands.
+	Unsafe map[string]http.Handler
 }
 
-// DefaultConfig returns the defaults: port 8008, no token. A switchover is
-// given 60 s, three times Patroni's wait (2×max(10 s, loop_wait)).
+// DefaultConfig returns the defaults: port 8008, no token (set one, or
+// Insecure). A switchover is given 60 s, three times Patroni's wait
+// (2×max(10 s, loop_wait)). 512 connections at about 10 KiB of buffers
+// and goroutine stack each stay under 6 MiB; 64 from one address are far
+// more than a load balancer, a kubelet or a peer opens.
 func DefaultConfig() Config {
 	return Config{
-		Listen:          ":8008",
-		ReadTimeout:     10 * time.Second,
-		CommandTimeout:  60 * time.Second,
-		WriteTimeout:    70 * time.Second,
-		ShutdownTimeout: 5 * time.Second,
-		Version:         "dev",
+		Listen:            ":8008",
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		CommandTimeout:    60 * time.Second,
+		WriteTimeout:      70 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxConns:          512,
+		MaxConnsPerHost:   64,
+		ShutdownTimeout:   5 * time.Second,
+		Version:           "dev",
 	}
 }
 
@@ -60,10 +93,16 @@ func (c Config) Validate() error {
 	switch {
 	case c.Listen == "":
 		return errors.New("api config: empty listen address")
-	case c.ReadTimeout <= 0 || c.CommandTimeout <= 0 || c.ShutdownTimeout <= 0:
+	case c.Token == "" && !c.Insecure:
+		return ErrNoToken
+	case (c.CertFile == "") != (c.KeyFile == ""):
+		return errors.New("api config: give both a certificate and a key file, or neither")
+	case c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.CommandTimeout <= 0 || c.ShutdownTimeout <= 0 || c.IdleTimeout <= 0:
 		return errors.New("api config: timeouts must be positive")
 	case c.WriteTimeout <= c.CommandTimeout:
 		return fmt.Errorf("api config: write timeout %v must exceed command timeout %v", c.WriteTimeout, c.CommandTimeout)
+	case c.MaxConns < 1 || c.MaxConnsPerHost < 1:
+		return fmt.Errorf("api config: max connections %d and per host %d must be positive", c.MaxConns, c.MaxConnsPerHost)
 	}
 	return nil
 }
@@ -74,12 +113,13 @@ type Server struct {
 	src     Source
 	cmds    Commands
 	log     hclog.Logger
-	tokenID [sha256.Size]byte // sha256 of cfg.Token, compared in constant time
+	auth    Authorizer
+	tls     *tls.Config // nil: plain HTTP
 	handler http.Handler
 }
 
-// New validates cfg and returns a Server reading from src and forwarding
-// commands to cmds.
+// New validates cfg, loads its certificate, and returns a Server reading
+// from src and forwarding commands to cmds.
 func New(cfg Config, src Source, cmds Commands, log hclog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -90,7 +130,14 @@ func New(cfg Config, src Source, cmds Commands, log hclog.Logger) (*Server, erro
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	s := &Server{cfg: cfg, src: src, cmds: cmds, log: log.Named("api"), tokenID: sha256.Sum256([]byte(cfg.Token))}
+	s := &Server{cfg: cfg, src: src, cmds: cmds, log: log.Named("api"), auth: NewAuthorizer(cfg.Token)}
+	if cfg.CertFile != "" {
+		tc, err := loadTLS(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		s.tls = tc
+	}
 	h, err := s.routes()
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -113,21 +160,28 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve is ListenAndServe on a listener of the caller's; it closes ln.
+// It logs, once, how the API is protected: auth and TLS.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: s.cfg.ReadTimeout,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
-		IdleTimeout:       2 * s.cfg.ReadTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
-	s.log.Info("listening", "addr", ln.Addr().String(), "auth", s.cfg.Token != "")
+	addr := ln.Addr().String()
+	ln = newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerHost)
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
+	s.logProtection(addr)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("api serve %s: %w", ln.Addr(), err)
+		return fmt.Errorf("api serve %s: %w", addr, err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
@@ -143,22 +197,28 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// authorize checks the bearer token when one is configured. Both sides
-// are hashed first so the comparison takes the same time whatever the
-// length or content of the token offered.
-func (s *Server) authorize(r *http.Request) error {
+// logProtection says at every start what protects the API; an open one
+// is a warning every time, not a line once at install.
+func (s *Server) logProtection(addr string) {
+	auth := "bearer token"
 	if s.cfg.Token == "" {
-		return nil
+		auth = "none"
+		s.log.Warn("INSECURE: no API token (--api-insecure): anyone who reaches this port can switch over, fail over, restart postgres and change its parameters",
+			"addr", addr)
 	}
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return fmt.Errorf("%w: bearer token required", ErrUnauthorized)
+	s.log.Info("listening", "addr", addr, "auth", auth, "tls", s.tls != nil, "max_conns", s.cfg.MaxConns, "max_conns_per_host", s.cfg.MaxConnsPerHost,
+		"read_header_timeout", s.cfg.ReadHeaderTimeout, "read_timeout", s.cfg.ReadTimeout,
+		"write_timeout", s.cfg.WriteTimeout, "idle_timeout", s.cfg.IdleTimeout)
+}
+
+// loadTLS loads the key pair once, to fail at start, and serves it
+// reloaded whenever the files change (cert-manager renews in place).
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	r := &certReloader{certFile: certFile, keyFile: keyFile}
+	if err := r.load(); err != nil {
+		return nil, err
 	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	if subtle.ConstantTimeCompare(got[:], s.tokenID[:]) != 1 {
-		return fmt.Errorf("%w: wrong token", ErrUnauthorized)
-	}
-	return nil
+	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.get}, nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

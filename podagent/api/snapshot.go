@@ -43,6 +43,11 @@ type Snapshot struct {
 	TTL time.Duration
 	// Archive is the WAL archive's state; nil when archiving is off.
 	Archive *ArchiveInfo
+	// ConfigError is why the stored dynamic configuration is not applied
+	// in full (a parameter that does not render, an unknown
+	// synchronous_mode); empty when it is. The agent keeps running with
+	// what it can render.
+	ConfigError string
 }
 
 // ArchiveInfo is the WAL archive's state: postgres's pg_stat_archiver

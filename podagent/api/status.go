@@ -81,6 +81,9 @@ type TenureInfo struct {
 	NoSync           bool   `json:"nosync"`
 	// Archive is the WAL archive's state (omitted when archiving is off).
 	Archive *ArchiveInfo `json:"archive,omitempty"`
+	// ConfigError says what of the stored dynamic configuration is not
+	// applied and why (omitted when all of it is).
+	ConfigError string `json:"config_error,omitempty"`
 }
 
 // postmasterTimeLayout is how Patroni prints pg_postmaster_start_time().
@@ -112,6 +115,7 @@ func statusOf(s Snapshot, version string) Status {
 			NoFailover:       s.Tags.NoFailover,
 			NoSync:           s.Tags.NoSync,
 			Archive:          s.Archive,
+			ConfigError:      s.ConfigError,
 		},
 	}
 	if !pg.PostmasterStart.IsZero() {

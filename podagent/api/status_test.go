@@ -191,6 +191,7 @@ func TestMetrics(t *testing.T) {
 
 func TestServeShutsDownWhenContextEnds(t *testing.T) {
 	cfg := DefaultConfig()
+	cfg.Token = testToken
 	srv, err := New(cfg, &fakeSource{snap: primarySnap()}, &fakeCommands{}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -224,11 +225,17 @@ func TestServeShutsDownWhenContextEnds(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	bad := DefaultConfig()
+	bad.Token = testToken
 	bad.WriteTimeout = bad.CommandTimeout
 	if _, err := New(bad, &fakeSource{}, &fakeCommands{}, nil); err == nil {
 		t.Error("New accepted a write timeout not above the command timeout")
 	}
-	if err := DefaultConfig().Validate(); err != nil {
-		t.Errorf("default config invalid: %v", err)
+	if err := DefaultConfig().Validate(); !errors.Is(err, ErrNoToken) {
+		t.Errorf("default config (no token) = %v, want ErrNoToken", err)
+	}
+	insecure := DefaultConfig()
+	insecure.Insecure = true
+	if err := insecure.Validate(); err != nil {
+		t.Errorf("explicitly insecure config invalid: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -101,7 +100,7 @@ func (r *benchRun) rounds(n int, do func(p *member)) roundStats {
 // synchronous mode only a synchronous standby qualifies).
 func (r *benchRun) switchover(p *member) {
 	body, _ := json.Marshal(map[string]string{"leader": p.name})
-	resp, err := http.Post(p.api+"/switchover", "application/json", bytes.NewReader(body))
+	resp, err := apiPost(p.api+"/switchover", string(body))
 	if err != nil {
 		r.b.Fatal(err)
 	}

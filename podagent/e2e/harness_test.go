@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,7 +18,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -32,13 +33,30 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // postgres user can execute it.
 func buildAgent(t testing.TB) string { return testenv.AgentBinary(t) }
 
-// agentRules are the rights the agent's ServiceAccount holds: the
-// coordination records, and its pods' labels.
-func agentRules() []rbacv1.PolicyRule {
-	return append(kubestore.PolicyRules(), rbacv1.PolicyRule{
-		APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "patch"},
-	})
+// apiToken is the REST API bearer token every agent of these tests
+// requires on unsafe methods (auth is on by default), as the operator
+// will put one per cluster in a Secret.
+var apiToken = func() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}()
+
+// apiRequest sends an authorized request to an agent's REST API.
+func apiRequest(method, url, body string) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	return http.DefaultClient.Do(req)
 }
+
+// apiPost is http.Post with the token.
+func apiPost(url, body string) (*http.Response, error) { return apiRequest(http.MethodPost, url, body) }
 
 type cluster struct {
 	t       testing.TB
@@ -85,7 +103,7 @@ func (c *cluster) newMember(name string) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := c.kube.ServiceAccountConfig(ctx, c.ns, name, agentRules())
+	cfg, err := c.kube.ServiceAccountConfig(ctx, c.ns, name, kubestore.PolicyRules(c.name, c.memberNames(name)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,11 +117,29 @@ func (c *cluster) newMember(name string) *member {
 		t.Fatal(err)
 	}
 	m.own(m.path("kubeconfig"))
-	m.extra = []string{"--pod-uid", string(pod.UID)}
+	if err := os.WriteFile(m.path("api-token"), []byte(apiToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m.own(m.path("api-token"))
+	m.extra = []string{"--pod-uid", string(pod.UID), "--api-token-file", m.path("api-token")}
 	return m
 }
 
 func (m *member) path(name string) string { return filepath.Join(m.dir, name) }
+
+// memberNames are the names the cluster's RBAC rules cover: its members
+// so far, one being added, and a few more for members a test adds later
+// (the operator will render the rules from numberOfInstances).
+func (c *cluster) memberNames(adding string) []string {
+	names := []string{adding}
+	for _, m := range c.members {
+		names = append(names, m.name)
+	}
+	for i := range 10 {
+		names = append(names, fmt.Sprintf("%s-%d", c.name, i))
+	}
+	return names
+}
 
 func (m *member) own(path string) {
 	if cred := testenv.ServerCredential(m.c.t); cred != nil {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -46,7 +45,7 @@ func TestSwitchoverViaREST(t *testing.T) {
 	p := startHealthy(t, c)
 	cand := other(c, p)
 	body, _ := json.Marshal(map[string]string{"leader": p.name, "candidate": cand.name})
-	resp, err := http.Post(p.api+"/switchover", "application/json", bytes.NewReader(body))
+	resp, err := apiPost(p.api+"/switchover", string(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +65,7 @@ func TestSwitchoverViaREST(t *testing.T) {
 
 	// A malformed or impossible request changes nothing.
 	for _, bad := range []string{`{"candidate":`, `{"leader":"nobody","candidate":"` + p.name + `"}`} {
-		resp, err := http.Post(cand.api+"/switchover", "application/json", strings.NewReader(bad))
+		resp, err := apiPost(cand.api+"/switchover", bad)
 		if err != nil {
 			t.Fatal(err)
 		}

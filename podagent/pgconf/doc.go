@@ -18,10 +18,15 @@
 //   - Render is pure and deterministic: the same Member always gives the
 //     same bytes (keys sorted, every value quoted), so "changed" is a byte
 //     comparison and golden files pin the format.
-//   - A parameter the agent owns (listen_addresses, port,
-//     primary_conninfo, ...) can not be set through Member.Parameters:
-//     Validate rejects it, naming the parameter, instead of letting one of
-//     two values win silently.
+//   - ValidateParameters is the one check of the cluster's parameters: the
+//     REST API's PATCH /config, `tenure edit-config` and Render all run it,
+//     so what was accepted always renders. It refuses, naming the
+//     parameter, what the agent owns (listen_addresses, port,
+//     primary_conninfo, recovery targets, include directives, files) and
+//     what would run a command or load a library as the postgres user for
+//     whoever may write the configuration (archive_command,
+//     restore_command, archive_library, ssl_passphrase_command,
+//     shared_preload_libraries outside PreloadAllowed, ...).
 //   - Values are quoted the way PostgreSQL's configuration lexer reads them
 //     back (single quotes and backslashes doubled); values with line breaks
 //     or NUL bytes are rejected, because the lexer cannot represent them.

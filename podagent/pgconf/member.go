@@ -129,24 +129,9 @@ func (m Member) Validate() error {
 	return m.validateHBA()
 }
 
-func (m Member) validateParameters() error {
-	seen := make(map[string]string, len(m.Parameters))
-	for name, v := range m.Parameters {
-		key := strings.ToLower(name)
-		switch {
-		case !validName(name):
-			return fmt.Errorf("%w: parameter %q: not a parameter name (letters, digits, '_', one optional '.')", ErrInvalid, name)
-		case IsOwned(key) || key == "archive_command" && m.ArchiveCommand != "":
-			return fmt.Errorf("%w: parameter %q is managed by the agent and cannot be set in the cluster's parameters", ErrInvalid, name)
-		case seen[key] != "":
-			return fmt.Errorf("%w: parameter %q given twice (%q and %q; names ignore case)", ErrInvalid, key, seen[key], name)
-		case !validValue(v):
-			return fmt.Errorf("%w: parameter %q: value contains a line break or NUL byte", ErrInvalid, name)
-		}
-		seen[key] = name
-	}
-	return nil
-}
+// validateParameters is ValidateParameters: the API and the CLI accept
+// exactly what renders.
+func (m Member) validateParameters() error { return ValidateParameters(m.Parameters) }
 
 func (m Member) validateHBA() error {
 	for i, line := range m.HBA {
