@@ -166,6 +166,13 @@ func TestDecide(t *testing.T) {
 
 		// Election.
 		{"best live candidate races", orphan(), promote, "racing"},
+		{"WAL on an older timeline does not hold back the newest timeline", with(orphan(), func(o *Observation) {
+			o.Postgres.Timeline = 3
+			o.Peers["c"] = Peer{Reachable: true, Running: true, Role: leaderelect.RoleReplica, Timeline: 1, ReceivedLSN: 1 << 30, ReplayedLSN: 1 << 30}
+		}), promote, "racing"},
+		{"WAL on a newer timeline does", with(orphan(), func(o *Observation) {
+			o.Peers["c"] = Peer{Reachable: true, Running: true, Role: leaderelect.RoleReplica, NoFailover: true, Timeline: 2, ReceivedLSN: 1 << 30, ReplayedLSN: 1 << 30}
+		}), []Kind{Wait}, "behind the best live member"},
 		{"lock held 1ms short of ttl: no race", with(orphan(), func(o *Observation) { o.View.Lock.ObservedAt = t0.Add(-10*time.Second + time.Millisecond) }),
 			[]Kind{Wait}, "replica of a"},
 		{"released lock: race at once", with(orphan(), func(o *Observation) { o.View.Lock.Holder = ""; o.View.Lock.ObservedAt = t0 }),

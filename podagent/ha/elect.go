@@ -98,7 +98,14 @@ func elect(o Observation) Decision {
 		if p.Leading {
 			return wait(fmt.Sprintf("no leader as seen here, but %s reports it leads: waiting", name))
 		}
-		best = max(best, p.Position())
+		if p.Timeline >= me.timeline {
+			// WAL on an older timeline than this member's is behind its
+			// fork, or diverged from it: never a reason to wait. Counting
+			// it left a cluster leaderless for good in the simulation (the
+			// only member on the newest timeline "lagged" two replicas
+			// holding the old primary's lost tail).
+			best = max(best, p.Position())
+		}
 		if eligiblePeer(o, name, p) {
 			rivals = append(rivals, peerCandidate(name, p))
 		}

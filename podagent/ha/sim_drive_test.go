@@ -58,10 +58,16 @@ func (s *sim) step() {
 	case r < 27 && m.alive:
 		s.event("graceful stop " + m.name)
 		m.stopping = true
+	case r < 29 && m.alive && !m.frozen:
+		s.event("freeze agent " + m.name)
+		m.frozen = true
+	case r < 33 && m.frozen:
+		s.event("thaw agent " + m.name)
+		m.frozen = false
 	}
 	s.replicate()
 	for _, p := range s.members {
-		if p.alive && s.rng.IntN(10) > 0 { // 1 in 10: slow this step
+		if p.alive && !p.frozen && s.rng.IntN(10) > 0 { // 1 in 10: slow this step
 			s.tick(p)
 		}
 	}
@@ -131,7 +137,7 @@ func (s *sim) liveness(seed uint64) {
 	s.api.SetDown(false)
 	for _, m := range s.members {
 		m.client.Cut(false)
-		m.nofail = false
+		m.nofail, m.frozen = false, false
 		if !m.alive {
 			s.start(m)
 		}

@@ -136,7 +136,9 @@ func (s *sim) promote(m *simMember) error {
 	}
 	best := m.pg.lsn
 	for _, p := range s.members {
-		if p.alive && p.pg.running {
+		// A frozen agent cannot tell its position; WAL on an older
+		// timeline is behind the fork or diverged.
+		if p.alive && !p.frozen && p.pg.running && p.pg.timeline >= m.pg.timeline {
 			best = max(best, p.pg.lsn)
 		}
 	}
@@ -148,7 +150,7 @@ func (s *sim) promote(m *simMember) error {
 }
 
 func (s *sim) crash(m *simMember) {
-	m.alive = false
+	m.alive, m.frozen = false, false
 	m.pg.running, m.pg.sync = false, nil
 	m.client.Cut(false)
 	if m.store != nil {

@@ -40,6 +40,11 @@ type simMember struct {
 	client   *memstore.Client
 	store    *leaderelect.Store
 	alive    bool // the agent runs
+	// frozen: the agent is stopped (SIGSTOP) while its postgres runs on
+	// and writes; it decides nothing and renews nothing until thawed. The
+	// commit gate makes such a primary acknowledge nothing once its lease
+	// is stale: check counts writers by lease freshness for that reason.
+	frozen bool
 	pg       simPG
 	nofail   bool
 	label    leaderelect.Role
@@ -109,7 +114,8 @@ func (s *sim) settings(m *simMember) ha.Settings {
 		RecloneOnRewindFailure: true}
 }
 
-// observe builds m's observation; peers are reachable when their agent runs.
+// observe builds m's observation; peers are reachable when their agent
+// runs and is not frozen.
 func (s *sim) observe(m *simMember) ha.Observation {
 	pg := m.pg
 	o := ha.Observation{Now: s.clock.Now(), Self: m.name, View: m.store.View(), Settings: s.settings(m), Label: m.label, Stopping: m.stopping,
@@ -144,7 +150,7 @@ func (s *sim) observe(m *simMember) ha.Observation {
 			role = leaderelect.RolePrimary
 		}
 		leadingNow := p.alive && p.store.View().Leading(s.clock.Now())
-		o.Peers[p.name] = ha.Peer{Reachable: p.alive, Running: p.pg.running, Role: role, Leading: leadingNow && role == leaderelect.RolePrimary,
+		o.Peers[p.name] = ha.Peer{Reachable: p.alive && !p.frozen, Running: p.pg.running, Role: role, Leading: leadingNow && role == leaderelect.RolePrimary,
 			Timeline: p.pg.timeline, ReceivedLSN: p.pg.lsn, ReplayedLSN: p.pg.lsn, NoFailover: p.nofail}
 	}
 	return o
