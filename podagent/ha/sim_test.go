@@ -36,15 +36,15 @@ type simPG struct {
 }
 
 type simMember struct {
-	name     string
-	client   *memstore.Client
-	store    *leaderelect.Store
-	alive    bool // the agent runs
+	name   string
+	client *memstore.Client
+	store  *leaderelect.Store
+	alive  bool // the agent runs
 	// frozen: the agent is stopped (SIGSTOP) while its postgres runs on
 	// and writes; it decides nothing and renews nothing until thawed. The
 	// commit gate makes such a primary acknowledge nothing once its lease
 	// is stale: check counts writers by lease freshness for that reason.
-	frozen bool
+	frozen   bool
 	pg       simPG
 	nofail   bool
 	label    leaderelect.Role
