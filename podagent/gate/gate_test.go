@@ -113,6 +113,28 @@ func TestDisconnectLetsAFastShutdownFinish(t *testing.T) {
 	}
 }
 
+// TestStoppedGateConfirmsNothing: an agent killed while its postgres
+// survives takes the gate's session with it; commits then wait.
+func TestStoppedGateConfirmsNothing(t *testing.T) {
+	pg := testenv.StartPostgres(t, testenv.PostgresOptions{
+		ExtraConf: []string{`synchronous_standby_names = 'FIRST 1 ("` + gate.Name + `")'`},
+	})
+	g := gate.New(gate.Config{ConnString: pg.DSN("postgres"), Leading: func(time.Time) bool { return true }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.Run(ctx); close(done) }()
+	conn := connect(t, pg)
+	if _, err := conn.Exec(context.Background(), "CREATE TABLE ledger (id serial PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	testenv.Eventually(t, 5*time.Second, "gate session gone", func() bool { return !gateConnected(t, conn) })
+	if err := commit(connect(t, pg), 1500*time.Millisecond); err == nil {
+		t.Fatal("commit acknowledged with the gate stopped")
+	}
+}
+
 func gateConnected(t *testing.T, conn *pgx.Conn) bool {
 	var n int
 	err := conn.QueryRow(context.Background(),
