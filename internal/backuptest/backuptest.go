@@ -6,6 +6,7 @@ package backuptest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,10 +55,19 @@ func Owner(t testing.TB) *restore.Owner {
 	return nil
 }
 
-// EmptyInstance is a stopped instance whose DataDir does not exist yet.
-// Each instance has its own loopback address, so the standard port is free.
+// EmptyInstance is a stopped instance whose DataDir does not exist yet,
+// on its own loopback address and a port free a moment ago. (A fixed
+// 5432 collided with another test binary that had handed out the same
+// loopback address: addresses are unique per process only.)
 func EmptyInstance(t testing.TB) *testenv.Postgres {
-	return testenv.StartPostgres(t, testenv.PostgresOptions{Empty: true, Port: 5432})
+	addr := testenv.NewLoopbackAddr()
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return testenv.StartPostgres(t, testenv.PostgresOptions{Empty: true, Addr: addr, Port: port})
 }
 
 // StartRestored appends extra settings (archive_mode = off by default, so

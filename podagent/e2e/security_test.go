@@ -108,7 +108,8 @@ func TestAgentSecurityProbes(t *testing.T) {
 		s, err := r.status()
 		return err == nil && strings.Contains(s.Tenure.ConfigError, `"port"`) && strings.Contains(s.Tenure.ConfigError, `synchronous_mode "garbage"`)
 	})
-	if sync, _ := query[string](t, p, "SHOW synchronous_standby_names"); sync != "" {
+	// Off: the commit gate alone (podagent/gate), no real standby.
+	if sync, _ := query[string](t, p, "SHOW synchronous_standby_names"); sync != `FIRST 1 ("tenure_gate")` {
 		t.Errorf("synchronous_mode garbage read as on by the agent: synchronous_standby_names = %q", sync)
 	}
 	if code, body := call(t, r, "POST", "/reload", bearer, ""); code != http.StatusAccepted {

@@ -70,11 +70,10 @@ func (g *Gate) Disconnect() {
 	c := g.conn
 	g.mu.Unlock()
 	if c != nil {
-		// Close may block on a server that does not answer; the socket
-		// is closed either way once ctx ends.
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		_ = c.Close(ctx)
-		cancel()
+		// The socket, not the PgConn: the session's goroutine owns that,
+		// and a net.Conn may be closed from any goroutine. The session
+		// then fails its next read and ends.
+		_ = c.Conn().Close()
 	}
 }
 

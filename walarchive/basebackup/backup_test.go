@@ -72,7 +72,7 @@ func TestTakeFromPrimary(t *testing.T) {
 func TestTakeFromReplica(t *testing.T) {
 	ctx := context.Background()
 	primary := testenv.StartPostgres(t, testenv.PostgresOptions{})
-	replica := testenv.StartPostgres(t, testenv.PostgresOptions{Empty: true, Port: 5432})
+	replica := backuptest.EmptyInstance(t)
 	out, err := replica.Command(ctx, "pg_basebackup", "-d", primary.DSN("postgres"), "-D", replica.DataDir, "-R", "-X", "stream", "-c", "fast").CombinedOutput()
 	if err != nil {
 		t.Fatalf("pg_basebackup: %v: %s", err, out)
