@@ -68,6 +68,9 @@ type memory struct {
 	syncMembers       []string // the synchronous standbys as last applied
 	pgStatusAt        time.Time
 	archive           *api.ArchiveInfo // with pgStatus, for the REST API
+	diverged          string           // why the data diverged from the leader's history; "" when not
+	historyKey        string           // leader/timeline of the cached history
+	history           []ha.TimelineSwitch
 }
 
 // snapshotFresh is how long a status read for the REST API is reused:
