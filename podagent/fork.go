@@ -37,7 +37,7 @@ func (a *Agent) observeFork(ctx context.Context, o ha.Observation) ha.Fork {
 		a.noteFork("")
 		return ha.Fork{}
 	}
-	tl, pos, err := a.ownTimeline(ctx, pg.Running)
+	tl, pos, err := a.ownTimeline(ctx, pg)
 	if err != nil {
 		a.log.Debug("divergence check: own timeline", "error", err)
 		return ha.Fork{}
@@ -73,14 +73,17 @@ func (a *Agent) noteFork(why string) {
 	a.mu.Unlock()
 }
 
-// ownTimeline is where this member's WAL ends and on which timeline.
-// Running: IDENTIFY_SYSTEM on the local server, which on a standby answers
-// the timeline and position of the WAL it received or replayed, whichever
-// is further (pg_stat_wal_receiver and the checkpoint lag behind a
-// timeline switch). Stopped: the control data's minimum recovery point (a
-// standby), else its last checkpoint.
-func (a *Agent) ownTimeline(ctx context.Context, running bool) (int64, uint64, error) {
-	if !running {
+// ownTimeline is this member's timeline and how far it replayed there.
+// Running: the timeline from IDENTIFY_SYSTEM on the local server (on a
+// standby, that of the WAL it received; pg_stat_wal_receiver and the
+// checkpoint lag behind a timeline switch), and the replay position:
+// PostgreSQL's own criterion. The received position may run past the
+// switchpoint without divergence: the walwriter flushes mid-record, so a
+// sibling of the promoted replica can hold a torn tail of the very record
+// the promoted one stopped before. Stopped: the control data's minimum
+// recovery point (a standby), else its last checkpoint.
+func (a *Agent) ownTimeline(ctx context.Context, pg ha.Postgres) (int64, uint64, error) {
+	if !pg.Running {
 		cd, err := a.pg.Controldata(ctx)
 		if err != nil {
 			return 0, 0, err
@@ -100,7 +103,11 @@ func (a *Agent) ownTimeline(ctx context.Context, running bool) (int64, uint64, e
 	if err != nil {
 		return 0, 0, fmt.Errorf("identify system: %w", err)
 	}
-	return int64(sys.Timeline), uint64(sys.XLogPos), nil
+	pos := pg.ReplayedLSN
+	if pos == 0 {
+		pos = uint64(sys.XLogPos)
+	}
+	return int64(sys.Timeline), pos, nil
 }
 
 // controlPosition is a stopped data directory's timeline and position:

@@ -23,9 +23,9 @@ type TimelineSwitch struct {
 type Fork struct {
 	Leader string
 	// Timeline and Position are this member's: for a running replica,
-	// what its WAL reaches (IDENTIFY_SYSTEM: received or replayed, on the
-	// timeline of that WAL); for a stopped one, its control data's
-	// minimum recovery point, or its last checkpoint.
+	// the timeline of the WAL it holds and its replay position; for a
+	// stopped one, its control data's minimum recovery point, or its last
+	// checkpoint.
 	Timeline int64
 	Position uint64
 	// LeaderTimeline is the leader's timeline and History its history
