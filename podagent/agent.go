@@ -70,6 +70,9 @@ type memory struct {
 	archive           *api.ArchiveInfo  // with pgStatus, for the REST API
 	goodParams        map[string]string // parameters as last rendered (see dynconf.go)
 	configError       string            // what of the stored config is not applied, for the REST API
+	diverged          string            // why the data diverged from the leader's history; "" when not
+	historyKey        string            // leader/timeline of the cached history
+	history           []ha.TimelineSwitch
 }
 
 // snapshotFresh is how long a status read for the REST API is reused:

@@ -27,6 +27,7 @@ func (a *Agent) observe(ctx context.Context) ha.Observation {
 		Stopping: a.stopping.Load(),
 	}
 	o.Postgres = a.observePostgres(ctx, v)
+	o.Fork = a.observeFork(ctx, o)
 	if v.Lock.Holder != a.cfg.Member {
 		o.HolderDead = holderDead(a.pods, a.cfg.Namespace, v.Lock.Holder)
 	}

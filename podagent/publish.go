@@ -21,6 +21,9 @@ func (a *Agent) publish(ctx context.Context, o ha.Observation) {
 	a.mem.leading = ha.Leading(o) && pg.Running && !pg.InRecovery
 	if pg.Running && a.mem.state != "needs attention" {
 		a.mem.state = "running"
+		if a.mem.diverged != "" && pg.InRecovery {
+			a.mem.state = stateDiverged // never healthy: see observeFork
+		}
 	} else if !pg.Running && a.mem.state == "running" {
 		a.mem.state = "stopped"
 	}

@@ -57,6 +57,11 @@ func TestHealthCodes(t *testing.T) {
 		}, codes("/leader")},
 		{"sync replica", replicaSnap, codes("/replica", "/read-only", "/sync", "/synchronous", "/read-only-sync", "/health")},
 		{"async replica", asyncReplicaSnap, codes("/replica", "/read-only", "/async", "/asynchronous", "/health")},
+		{"diverged replica (WAL past the leader's fork point): healthy nowhere", func() Snapshot {
+			s := asyncReplicaSnap()
+			s.State = "diverged"
+			return s
+		}, codes()},
 		{"standby cluster leader", func() Snapshot {
 			s := asyncReplicaSnap()
 			s.View.Lock.Holder = s.Member
@@ -204,6 +209,8 @@ func TestReadiness(t *testing.T) {
 	notLeading.Leading = false
 	standbyLeader := notStreaming
 	standbyLeader.View.Lock.Holder = standbyLeader.Member
+	diverged := replicaAt(0x5000000)
+	diverged.State = "diverged"
 	tests := []struct {
 		name  string
 		snap  Snapshot
@@ -221,6 +228,7 @@ func TestReadiness(t *testing.T) {
 		{"apply mode uses replayed position", receivedAhead, "?mode=apply", 503},
 		{"replica not streaming", notStreaming, "?lag=1GB", 503},
 		{"standby cluster leader replays its source, streams from nobody", standbyLeader, "", 200},
+		{"diverged replica, caught up by position", diverged, "?lag=1GB", 503},
 		{"bad lag", replicaSnap(), "?lag=lots", 400},
 	}
 	for _, tc := range tests {

@@ -18,7 +18,8 @@ type Snapshot struct {
 	// Role is what postgres runs as now; RoleNone while it is down.
 	Role leaderelect.Role
 	// State is Patroni-like free text: "running", "starting", "stopped",
-	// "crashed", "bootstrapping", "rewinding", "needs attention"... Only
+	// "crashed", "bootstrapping", "rewinding", "diverged" (WAL past the
+	// leader's fork point), "needs attention"... Only
 	// StateRunning counts as healthy.
 	State string
 	// Leading is ClusterView.Leading(Now): this member holds a fresh lease.

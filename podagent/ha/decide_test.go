@@ -141,6 +141,34 @@ func TestDecide(t *testing.T) {
 		{"failed rewind needs attention otherwise", with(replicaOf("a"), func(o *Observation) {
 			o.Postgres.Running, o.Postgres.WasPrimary, o.Postgres.RewindFailed = false, true, true
 		}), []Kind{NeedsAttention}, "re-clone is not allowed"},
+		// Divergence: every member, not only a former primary, is checked
+		// against the leader's timeline history (fork at 900 here).
+		{"diverged running replica stops and rewinds", with(replicaOf("a"), forkedAt(1000)),
+			[]Kind{StopPostgres, Rewind}, "diverged from a"},
+		{"diverged stopped replica rewinds", with(replicaOf("a"), forkedAt(1000), func(o *Observation) { o.Postgres.Running = false }),
+			[]Kind{Rewind}, "past 0/384"},
+		{"diverged replica whose rewind failed re-clones when allowed", with(replicaOf("a"), forkedAt(1000), func(o *Observation) {
+			o.Postgres.Running, o.Postgres.RewindFailed = false, true
+			o.Settings.RecloneOnRewindFailure = true
+		}), []Kind{Reclone}, "diverged"},
+		{"diverged running replica whose rewind failed stops to re-clone", with(replicaOf("a"), forkedAt(1000), func(o *Observation) {
+			o.Postgres.RewindFailed = true
+			o.Settings.RecloneOnRewindFailure = true
+		}), []Kind{StopPostgres, Reclone}, "diverged"},
+		{"diverged replica whose rewind failed needs attention otherwise", with(replicaOf("a"), forkedAt(1000), func(o *Observation) {
+			o.Postgres.Running, o.Postgres.RewindFailed = false, true
+		}), []Kind{NeedsAttention}, "re-clone is not allowed"},
+		{"replica on an older timeline, not past the fork, keeps following", with(replicaOf("a"), forkedAt(900)),
+			[]Kind{Wait}, "replica of a"},
+		{"replica on the leader's timeline: nothing compared", with(replicaOf("a"), forkedAt(1000), func(o *Observation) { o.Fork.Timeline = 2 }),
+			[]Kind{Wait}, "replica of a"},
+		{"replica on a timeline the leader's history lacks rewinds", with(replicaOf("a"), forkedAt(1000), func(o *Observation) {
+			o.Fork.History = []TimelineSwitch{{Parent: 2, Switchpoint: 500}}
+			o.Fork.LeaderTimeline = 3
+		}), []Kind{StopPostgres, Rewind}, "not in a's history"},
+		{"stopped former primary that diverged keeps its own rewind path", with(replicaOf("a"), forkedAt(1000), func(o *Observation) {
+			o.Postgres.Running, o.Postgres.WasPrimary = false, true
+		}), []Kind{Rewind}, "former primary"},
 		{"replica drops a stale primary label", with(replicaOf("a"), func(o *Observation) { o.Label = leaderelect.RolePrimary }),
 			[]Kind{Label}, ""},
 
@@ -276,5 +304,15 @@ func TestDecide(t *testing.T) {
 				t.Fatal("Decide is not deterministic")
 			}
 		})
+	}
+}
+
+// forkedAt makes "b" a member on timeline 1 at pos, and a (the leader) on
+// timeline 2, which forked off timeline 1 at 900.
+func forkedAt(pos uint64) func(*Observation) {
+	return func(o *Observation) {
+		o.Postgres.Streaming = false
+		o.Fork = Fork{Leader: "a", Timeline: 1, Position: pos, LeaderTimeline: 2,
+			History: []TimelineSwitch{{Parent: 1, Switchpoint: 900}}}
 	}
 }

@@ -23,6 +23,11 @@
 //   - The synchronous set is published before postgres relies on it when
 //     it grows and after when it shrinks, so every standby that may hold an
 //     acknowledged commit is always in the published set.
+//   - No member serves a history the cluster does not have. Every member
+//     on a timeline older than the leader's is set against the leader's
+//     timeline history (Fork): past the point where its timeline ended
+//     there, it is stopped and rewound, re-cloned by policy, or left to a
+//     human; a former primary is rewound in any case.
 //
 // It deliberately does not retry, sleep or talk to anything: waiting is an
 // action (Wait) whose reason says what for.

@@ -19,6 +19,12 @@ func follow(o Observation) Decision {
 		// Drop a stale primary label first, whatever else happens.
 		actions = append(actions, label(leaderelect.RoleReplica))
 	}
+	diverged, why := o.Fork.Diverged()
+	if diverged {
+		if d, ok := divergedReplica(o, why, actions); ok {
+			return d
+		}
+	}
 	switch {
 	case !pg.Running && pg.WasPrimary && pg.RewindFailed && o.Settings.RecloneOnRewindFailure:
 		return decide("rewind impossible: re-cloning the leader as policy allows",
@@ -42,6 +48,33 @@ func follow(o Observation) Decision {
 		return wait(fmt.Sprintf("replica of %s", leader))
 	}
 	return decide("replica: maintaining", actions...)
+}
+
+// divergedReplica is a member in recovery whose WAL went past the fork
+// point of the leader's timeline: postgres will never follow the leader,
+// and it serves rows nobody else has. It is stopped (pg_rewind needs a
+// stopped target), rewound onto the leader, re-cloned if that fails and
+// policy allows, or left for a human. ok is false for a former primary,
+// whose own path (above in follow) already rewinds it.
+func divergedReplica(o Observation, why string, actions []Action) (Decision, bool) {
+	pg := o.Postgres
+	leader := o.View.Lock.Holder
+	if pg.WasPrimary && !pg.Running {
+		return Decision{}, false
+	}
+	var next Action
+	switch {
+	case pg.RewindFailed && o.Settings.RecloneOnRewindFailure:
+		next = actOn(Reclone, leader, "diverged, pg_rewind failed and re-clone is allowed")
+	case pg.RewindFailed:
+		return needsAttention(fmt.Sprintf("diverged from %s (%s); pg_rewind failed and re-clone is not allowed", leader, why)), true
+	default:
+		next = actOn(Rewind, leader, "diverged: "+why)
+	}
+	if pg.Running {
+		actions = append(actions, act(StopPostgres, "pg_rewind and re-clone need postgres stopped"))
+	}
+	return decide(fmt.Sprintf("diverged from %s: %s", leader, why), append(actions, next)...), true
 }
 
 // stopping is the graceful shutdown path.

@@ -156,4 +156,8 @@ type Observation struct {
 	// is gone. It lets the others race without waiting for the TTL. Its
 	// absence proves nothing.
 	HolderDead bool
+	// Fork sets this member's WAL against the leader's timeline history
+	// when its timeline is older than the leader's (zero otherwise): every
+	// member, not only a former primary, may hold WAL the leader lacks.
+	Fork Fork
 }

@@ -85,13 +85,16 @@ func (s *sim) replicate() {
 		}
 		p.pg.lsn += uint64(s.rng.IntN(4096))
 		for _, r := range s.members {
-			if r.pg.running && r.pg.recovery && r.pg.following == p.name && r.pg.timeline <= p.pg.timeline {
+			// A replica past its timeline's fork point gets nothing
+			// (postgres: "new timeline forked off ... before current
+			// recovery point", forever).
+			if r.pg.running && r.pg.recovery && r.pg.following == p.name && r.pg.timeline <= p.pg.timeline && !divergedFrom(r, p) {
 				switch s.rng.IntN(4) {
 				case 0: // stalled this step
 				case 1: // half way
-					r.pg.lsn, r.pg.timeline = max(r.pg.lsn, (r.pg.lsn+p.pg.lsn)/2), p.pg.timeline
+					r.pg.lsn, r.pg.timeline, r.pg.hist = max(r.pg.lsn, (r.pg.lsn+p.pg.lsn)/2), p.pg.timeline, p.pg.hist
 				default:
-					r.pg.lsn, r.pg.timeline = p.pg.lsn, p.pg.timeline
+					r.pg.lsn, r.pg.timeline, r.pg.hist = p.pg.lsn, p.pg.timeline, p.pg.hist
 				}
 			}
 		}
@@ -162,6 +165,7 @@ func (s *sim) liveness(seed uint64) {
 			leaders++
 		}
 	}
+	s.noDivergedReplica(seed)
 	if leaders != 1 {
 		states := ""
 		for _, m := range s.members {
@@ -170,5 +174,22 @@ func (s *sim) liveness(seed uint64) {
 				ha.Decide(s.observe(m)).Reason, v.Lock.Holder, v.Lock.Epoch, v.State.Sync, v.State.Initialize)
 		}
 		s.t.Errorf("seed %d: %d leading primaries after healing; %s;%s", seed, leaders, s.trace(), states)
+	}
+}
+
+// noDivergedReplica: after healing, no member runs as a replica of the
+// leader while holding WAL past its timeline's fork point (it would be
+// reported healthy while serving rows nobody else has, and never catch
+// up).
+func (s *sim) noDivergedReplica(seed uint64) {
+	l := s.byName(s.members[0].store.View().Lock.Holder)
+	if l == nil {
+		return
+	}
+	for _, m := range s.members {
+		if m != l && m.pg.running && m.pg.recovery && divergedFrom(m, l) {
+			s.t.Errorf("seed %d: %s still runs diverged from %s after healing (%+v vs %+v; decides %q); %s", seed, m.name, l.name,
+				m.pg, l.pg, ha.Decide(s.observe(m)).Reason, s.trace())
+		}
 	}
 }

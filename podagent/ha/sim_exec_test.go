@@ -3,6 +3,7 @@ package ha_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tenure-pg/tenure/leaderelect"
 	"github.com/tenure-pg/tenure/podagent/ha"
@@ -103,16 +104,16 @@ func (s *sim) clone(m *simMember, from string) error {
 	if src == nil || !src.alive || !src.pg.running {
 		return errSim
 	}
-	m.pg = simPG{dir: ha.DirInitialized, sysid: src.pg.sysid, timeline: src.pg.timeline, lsn: src.pg.lsn}
+	m.pg = simPG{dir: ha.DirInitialized, sysid: src.pg.sysid, timeline: src.pg.timeline, lsn: src.pg.lsn, hist: src.pg.hist}
 	return nil
 }
 
 func (s *sim) rewind(m *simMember, from string) error {
 	src := s.byName(from)
-	if src == nil || !src.pg.running || src.pg.sysid != m.pg.sysid {
-		return errSim
+	if src == nil || !src.pg.running || src.pg.sysid != m.pg.sysid || m.pg.running {
+		return errSim // pg_rewind refuses a running target
 	}
-	m.pg.timeline, m.pg.lsn, m.pg.wasPrimary = src.pg.timeline, min(m.pg.lsn, src.pg.lsn), false
+	m.pg.timeline, m.pg.lsn, m.pg.wasPrimary, m.pg.hist = src.pg.timeline, min(m.pg.lsn, src.pg.lsn), false, src.pg.hist
 	return nil
 }
 
@@ -145,6 +146,7 @@ func (s *sim) promote(m *simMember) error {
 	if !forced && best-m.pg.lsn > s.cap {
 		s.t.Fatalf("%s: %s promoted %d bytes behind the best live member", s.trace(), m.name, best-m.pg.lsn)
 	}
+	m.pg.hist = append(slices.Clone(m.pg.hist), ha.TimelineSwitch{Parent: m.pg.timeline, Switchpoint: m.pg.lsn})
 	m.pg.recovery, m.pg.timeline, m.pg.wasPrimary, m.pg.following = false, m.pg.timeline+1, true, ""
 	return nil
 }

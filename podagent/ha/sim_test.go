@@ -33,6 +33,9 @@ type simPG struct {
 	following  string
 	sync       []string
 	syncLSN    uint64
+	// hist is the history of this data directory's timeline, as its
+	// history file would list it.
+	hist []ha.TimelineSwitch
 }
 
 type simMember struct {
@@ -121,8 +124,10 @@ func (s *sim) observe(m *simMember) ha.Observation {
 	o := ha.Observation{Now: s.clock.Now(), Self: m.name, View: m.store.View(), Settings: s.settings(m), Label: m.label, Stopping: m.stopping,
 		Peers: map[string]ha.Peer{}}
 	o.Settings.Paused = o.View.State.Config.Paused
+	o.Fork = s.fork(m)
+	diverged, _ := o.Fork.Diverged()
 	o.Postgres = ha.Postgres{Dir: pg.dir, SystemID: pg.sysid, WasPrimary: pg.wasPrimary, Running: pg.running,
-		InRecovery: pg.recovery, Timeline: pg.timeline, Following: pg.following, Streaming: pg.running && pg.recovery,
+		InRecovery: pg.recovery, Timeline: pg.timeline, Following: pg.following, Streaming: pg.running && pg.recovery && !diverged,
 		SyncStandbys: pg.sync}
 	if pg.running && !pg.recovery {
 		o.Postgres.FlushedLSN, o.Postgres.SyncAppliedLSN = pg.lsn, pg.syncLSN
@@ -154,4 +159,24 @@ func (s *sim) observe(m *simMember) ha.Observation {
 			Timeline: p.pg.timeline, ReceivedLSN: p.pg.lsn, ReplayedLSN: p.pg.lsn, NoFailover: p.nofail}
 	}
 	return o
+}
+
+// fork is what the agent's divergence check would observe for m: its
+// timeline and position against the running leader's history.
+func (s *sim) fork(m *simMember) ha.Fork {
+	l := s.byName(m.store.View().Lock.Holder)
+	if l == nil || l == m || !l.pg.running || m.pg.dir != ha.DirInitialized || m.pg.timeline >= l.pg.timeline {
+		return ha.Fork{}
+	}
+	return ha.Fork{Leader: l.name, Timeline: m.pg.timeline, Position: m.pg.lsn, LeaderTimeline: l.pg.timeline, History: l.pg.hist}
+}
+
+// divergedFrom reports whether r holds WAL past the point where its
+// timeline ended in p's history: postgres on r can never follow p.
+func divergedFrom(r, p *simMember) bool {
+	if r.pg.timeline >= p.pg.timeline {
+		return false
+	}
+	d, _ := ha.Fork{Leader: p.name, Timeline: r.pg.timeline, Position: r.pg.lsn, LeaderTimeline: p.pg.timeline, History: p.pg.hist}.Diverged()
+	return d
 }
