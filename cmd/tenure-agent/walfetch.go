@@ -65,13 +65,13 @@ func fetchExit(err error, standby bool) int {
 // the data directory's own archive is meant (no config named) and the
 // service answers, else with its own Archiver, made once.
 type fetcher struct {
-	configPath     string // "": the data directory's own archive
-	logLevel       string
-	stderr         io.Writer
-	arch           *wal.Archiver
-	loaded         bool
-	cfg            wal.Config
-	cfgErr         error
+	configPath string // "": the data directory's own archive
+	logLevel   string
+	stderr     io.Writer
+	arch       *wal.Archiver
+	loaded     bool
+	cfg        wal.Config
+	cfgErr     error
 }
 
 func (f *fetcher) path() string {
