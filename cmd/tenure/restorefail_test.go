@@ -223,4 +223,3 @@ func TestRestoreNeverEndsEarly(t *testing.T) {
 		}
 	})
 }
-
