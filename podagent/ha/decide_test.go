@@ -66,6 +66,15 @@ func TestDecide(t *testing.T) {
 			o.Postgres.Restoring = true
 			o.View.State.Initialize = ""
 		}), []Kind{FinishRestore}, "finished"},
+		{"clone that promoted short of its archive is stopped, never finished", with(leaderNow(), func(o *Observation) {
+			o.Postgres.Restoring = true
+			o.Postgres.RestoreShort = "recovery ended at 0/6000000 on timeline 1; the archive holds WAL through segment 000000010000000000000008"
+			o.View.State.Initialize = ""
+		}), []Kind{AbandonRestore}, "stopped short: recovery ended at 0/6000000"},
+		{"abandoned clone needs attention and is never started", with(leaderNow(), func(o *Observation) {
+			o.Postgres = Postgres{Dir: DirInitialized, SystemID: "7001", Restoring: true, RestoreShort: "recovery ended at 0/6000000"}
+			o.View.State.Initialize = ""
+		}), []Kind{NeedsAttention}, "restore abandoned"},
 		{"clone recovering without the lock only takes the lock, never promotes", with(orphan(), func(o *Observation) {
 			o.Postgres.InRecovery, o.Postgres.WasPrimary, o.Postgres.Restoring = true, false, true
 			o.View.State.Initialize = ""

@@ -61,6 +61,11 @@ type Postgres struct {
 	// promotes itself on reaching the target; nobody may promote it
 	// earlier, which would cut the recovery short.
 	Restoring bool
+	// RestoreShort says why a clone's recovery to latest did not reach
+	// the end of its source archive (it promoted on a history cut short),
+	// or why such a restore was abandoned: "" when neither. Only set
+	// while Restoring.
+	RestoreShort string
 }
 
 // Position is the WAL position members are ranked by: what a member has

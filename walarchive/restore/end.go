@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tenure-pg/tenure/internal/lsn"
@@ -151,11 +152,24 @@ func ReadReached(dataDir string, tli uint32) (Reached, error) {
 	return Reached{Timeline: last.Parent, LSN: last.At, NewTimeline: tli}, nil
 }
 
+const incompletePrefix = "restore failed; the data directory is not usable: "
+
+// IncompleteReason reads the marker in dataDir: ok is false without one;
+// why is the reason MarkIncomplete recorded, or what Execute's marker
+// says (a restore cut short).
+func IncompleteReason(dataDir string) (why string, ok bool) {
+	b, err := os.ReadFile(filepath.Join(dataDir, IncompleteMarker))
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimPrefix(strings.TrimSpace(string(b)), incompletePrefix), true
+}
+
 // MarkIncomplete puts IncompleteMarker back into dataDir with why: a
 // restore whose recovery failed or stopped short is no usable cluster,
 // and the agent empties such a directory rather than start it.
 func MarkIncomplete(dataDir, why string) error {
-	msg := "restore failed; the data directory is not usable: " + why + "\n"
+	msg := incompletePrefix + why + "\n"
 	if err := os.WriteFile(filepath.Join(dataDir, IncompleteMarker), []byte(msg), 0o600); err != nil {
 		return fmt.Errorf("mark the restore incomplete: %w", err)
 	}
