@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tenure-pg/tenure/internal/backuptest"
 	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/podagent/pgctl"
@@ -26,6 +28,7 @@ const fetchRetryForTests = 4 * time.Second
 // of committed rows archived after it, on a real S3 server.
 type archivedCluster struct {
 	a        *backuptest.Archive
+	pg       *testenv.Postgres // the primary, still archiving
 	cfgFlag  string
 	fetch    string   // restore_command with fetchRetryForTests
 	segments []string // archived after the backup, oldest first
@@ -39,7 +42,7 @@ func newArchivedCluster(t *testing.T) *archivedCluster {
 	pg, _ := a.ArchivingPrimary(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", a.S3.AccessKey())
 	t.Setenv("AWS_SECRET_ACCESS_KEY", a.S3.SecretKey())
-	c := &archivedCluster{a: a, cfgFlag: "--archive-config=" + a.ConfigPath}
+	c := &archivedCluster{a: a, pg: pg, cfgFlag: "--archive-config=" + a.ConfigPath}
 	dsn := pg.DSN("postgres")
 	backuptest.Exec(ctx, t, dsn, "CREATE TABLE t (id bigserial PRIMARY KEY, v text NOT NULL)")
 	if code, out, errOut := runTenure(t, "backup", "create", c.cfgFlag, "--dsn", dsn); code != 0 {
@@ -222,4 +225,106 @@ func TestRestoreNeverEndsEarly(t *testing.T) {
 			t.Errorf("error does not name the archive's last segment %s:\n%s", c.segments[len(c.segments)-1], errOut)
 		}
 	})
+}
+
+// outage is how long TestStandbyRidesOutS3Outage keeps S3 down:
+// $TENURE_TEST_S3_OUTAGE (e.g. 60s), default 15 s, three times
+// PostgreSQL's wal_retrieve_retry_interval (5 s) and well past the
+// archive config's fetchRetry, so the standby asks and fails repeatedly.
+func outage(t *testing.T) time.Duration {
+	if v := os.Getenv("TENURE_TEST_S3_OUTAGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("TENURE_TEST_S3_OUTAGE: %v", err)
+		}
+		return d
+	}
+	return 15 * time.Second
+}
+
+// TestStandbyRidesOutS3Outage: a standby that follows the archive (as a
+// standby cluster's leader does) stays in recovery through an S3 outage
+// and catches up after it. In standby mode wal-fetch must answer 1 ("not
+// now"), never abort: exit 255 there would stop the standby for good.
+func TestStandbyRidesOutS3Outage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real PostgreSQL and S3")
+	}
+	ctx := context.Background()
+	down := outage(t)
+	c := newArchivedCluster(t)
+	dst := backuptest.EmptyInstance(t)
+	args := []string{"restore", c.cfgFlag, "--data-dir", dst.DataDir, "--restore-command", c.fetch, "--recover=false"}
+	if testenv.ServerCredential(t) != nil {
+		args = append(args, "--owner", "postgres")
+	}
+	if code, out, errOut := runTenure(t, args...); code != 0 {
+		t.Fatalf("restore: %d\n%s\n%s", code, out, errOut)
+	}
+	// A standby of the archive: standby.signal instead of recovery.signal.
+	if err := os.Rename(filepath.Join(dst.DataDir, "recovery.signal"), filepath.Join(dst.DataDir, "standby.signal")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dst.DataDir, restore.EndFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows := func() (int, bool, error) {
+		conn, err := pgx.Connect(ctx, dst.DSN("postgres"))
+		if err != nil {
+			return 0, false, err
+		}
+		defer conn.Close(ctx)
+		var n int
+		var inRecovery bool
+		err = conn.QueryRow(ctx, "SELECT (SELECT count(*)::int FROM t), pg_is_in_recovery()").Scan(&n, &inRecovery)
+		return n, inRecovery, err
+	}
+	waitRows := func(want int, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			n, rec, err := rows()
+			if err == nil && n == want && rec {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("standby has %d rows (in recovery %v, err %v) after %v, want %d in recovery", n, rec, err, within, want)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitRows(c.rows, 60*time.Second)
+
+	c.a.S3.Stop()
+	began := time.Now()
+	backuptest.Exec(ctx, t, c.pg.DSN("postgres"), "INSERT INTO t (v) SELECT repeat('y', 200) FROM generate_series(1, 500)",
+		"SELECT pg_switch_wal()")
+	want := backuptest.Query[int](ctx, t, c.pg.DSN("postgres"), "SELECT count(*)::int FROM t")
+	// Throughout the outage the standby stays up and in recovery.
+	for time.Since(began) < down {
+		n, rec, err := rows()
+		if err != nil || !rec {
+			t.Fatalf("%v into the S3 outage the standby is down or out of recovery: rows %d, in recovery %v, %v",
+				time.Since(began).Round(time.Millisecond), n, rec, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err := c.a.S3.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The primary's archiver, after three failures, naps for up to a
+	// minute: a new segment wakes it. Then the archive is complete.
+	resumed := time.Now()
+	backuptest.SwitchAndWait(ctx, t, c.pg)
+	archived := time.Now()
+	waitRows(want, 60*time.Second)
+	t.Logf("RESULT standby-s3-outage outage=%v archive_caught_up_after=%v standby_caught_up_after=%v (from the archive complete)",
+		down, archived.Sub(resumed).Round(time.Millisecond), time.Since(archived).Round(time.Millisecond))
+	log, _ := os.ReadFile(filepath.Join(dst.Dir, "postgres.log"))
+	if !strings.Contains(string(log), "connection refused") {
+		t.Errorf("the standby never met the outage (no failed wal-fetch in its log)")
+	}
 }
