@@ -90,6 +90,7 @@ func (a *Agent) observePostgres(ctx context.Context, v leaderelect.ClusterView) 
 	running := a.pg.Running()
 	a.mu.Lock()
 	p.SystemID = a.mem.sysid
+	a.mem.restoring = p.Restoring
 	p.RewindFailed = a.mem.rewindFailedFor != "" && a.mem.rewindFailedFor == v.Lock.Holder
 	p.SyncAppliedLSN = a.mem.syncAppliedLSN
 	p.Following = a.mem.following
