@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,83 @@ func TestCloneNeverPromotesShort(t *testing.T) {
 	}
 	if code := m.get("/primary"); code == 200 {
 		t.Errorf("abandoned clone answers /primary")
+	}
+}
+
+// TestCloneWaitsOnCorruptArchive clones to latest from an archive whose
+// middle segment object fails its checksum: wal-fetch retries for the
+// source config's fetchRetry and then aborts recovery (exit 255), so
+// postgres stops instead of promoting; the agent starts it again (the
+// archive may be repaired) and the clone never becomes a primary.
+func TestCloneWaitsOnCorruptArchive(t *testing.T) {
+	kube := testenv.Shared(t)
+	e := newArchiveEnv(t)
+	srcCfg, srcPath := e.config(t, "zeta", "uid-zeta-1")
+	src := newCluster(t, kube, 1, "--archive-config", srcPath)
+	src.env = e.env()
+	p := startHealthy(t, src)
+	ctx := context.Background()
+	opts, err := srcCfg.CodecOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := basebackup.Take(ctx, p.dsn(), basebackup.Config{Store: e.store(t, srcCfg), Archive: srcCfg.Archive, Codec: opts, Fast: true}); err != nil {
+		t.Fatalf("base backup: %v", err)
+	}
+	var segs []string
+	for i := range 3 {
+		if err := exec1(t, p, "INSERT INTO t SELECT generate_series($1::int, $1::int + 99)", i*100+1); err != nil {
+			t.Fatal(err)
+		}
+		seg := switchWAL(t, p)
+		e.archived(t, src, srcCfg, seg)
+		segs = append(segs, seg)
+	}
+	for _, m := range src.members {
+		m.kill9()
+	}
+	obj := filepath.Join(e.srv.Dir(), "data", e.bucket, filepath.FromSlash(srcCfg.Archive.WAL(segs[1])))
+	b, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x01
+	if err := os.WriteFile(obj, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srcCfg.FetchRetry = wal.Duration(2 * time.Second)
+	if err := srcCfg.Save(srcPath); err != nil {
+		t.Fatal(err)
+	}
+
+	_, clonePath := e.config(t, "eta", "uid-eta-1")
+	cl := newCluster(t, kube, 1, "--archive-config", clonePath, "--bootstrap-from", srcPath)
+	cl.env = e.env()
+	cl.startAll()
+	m := cl.members[0]
+	// Two aborted recoveries (each after fetchRetry), and never a primary.
+	aborted := func() int {
+		log, _ := os.ReadFile(m.path("postgres.log"))
+		return strings.Count(string(log), "child process exited with exit code 255")
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	for aborted() < 2 {
+		if m.get("/primary") == 200 {
+			cl.dumpLogs()
+			t.Fatal("the clone answers /primary on a history cut short")
+		}
+		if time.Now().After(deadline) {
+			cl.dumpLogs()
+			t.Fatalf("postgres aborted recovery %d times in 120s, want 2", aborted())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st, err := m.status(); err == nil && st.Role == "primary" {
+		t.Errorf("the clone's postgres runs out of recovery")
+	}
+	log, _ := os.ReadFile(m.path("postgres.log"))
+	if !strings.Contains(string(log), "corrupt") {
+		t.Errorf("postgres log does not say the archive object is corrupt")
 	}
 }
 
