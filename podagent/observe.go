@@ -86,6 +86,7 @@ func (a *Agent) observePostgres(ctx context.Context, v leaderelect.ClusterView) 
 	}
 	if p.Restoring {
 		p.RestoreShort = abandonedRestore(a.cfg.DataDir)
+		p.RecoveryAborted = restore.ReadAbort(a.cfg.DataDir)
 	}
 	running := a.pg.Running()
 	a.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tenure-pg/tenure/walarchive/codec"
+	"github.com/tenure-pg/tenure/walarchive/restore"
 	"github.com/tenure-pg/tenure/walarchive/wal"
 	"github.com/tenure-pg/tenure/walarchive/walname"
 	"github.com/tenure-pg/tenure/walarchive/walsvc"
@@ -36,7 +37,21 @@ func fetchCommand(ctx context.Context, args []string, configPath, logLevel strin
 		fmt.Fprintf(stderr, "tenure-agent wal-fetch: attempt %d: %v; retrying in %v\n", attempt, err, wait.Round(time.Millisecond))
 	}}
 	err := r.run(ctx, func(ctx context.Context) error { return f.fetch(ctx, args[0], args[1]) })
-	return fetchExit(err, standby), err
+	code := fetchExit(err, standby)
+	if code == exitAbort {
+		noteAbort(args[0], err)
+	}
+	return code, err
+}
+
+// noteAbort leaves restore.AbortFile in the data directory (the working
+// directory, when it is one) saying why recovery was aborted; best effort.
+func noteAbort(name string, err error) {
+	if _, serr := os.Stat("PG_VERSION"); serr != nil {
+		return
+	}
+	msg := fmt.Sprintf("%s: restore_command could not fetch %s: %v\n", time.Now().UTC().Format(time.RFC3339), name, err)
+	_ = os.WriteFile(restore.AbortFile, []byte(msg), 0o600)
 }
 
 // inStandby reports whether postgres runs this restore_command in

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenure-pg/tenure/walarchive/codec"
 	"github.com/tenure-pg/tenure/walarchive/layout"
+	"github.com/tenure-pg/tenure/walarchive/restore"
 	"github.com/tenure-pg/tenure/walarchive/wal"
 )
 
@@ -59,7 +60,13 @@ func TestWALFetchNeverFakesTheEnd(t *testing.T) {
 		return code, stderr.String(), time.Since(began)
 	}
 	t.Run("archive recovery aborts on a corrupt object", func(t *testing.T) {
+		if err := os.WriteFile("PG_VERSION", []byte("15\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		code, out, took := fetch(t, name)
+		if note, err := os.ReadFile(restore.AbortFile); err != nil || !strings.Contains(string(note), name) {
+			t.Errorf("abort note %q (%v): want why %s could not be fetched", note, err, name)
+		}
 		if code != exitAbort || code <= 125 {
 			t.Errorf("exit %d, want %d (above 125: postgres aborts recovery); stderr:\n%s", code, exitAbort, out)
 		}

@@ -160,6 +160,9 @@ func TestCloneWaitsOnCorruptArchive(t *testing.T) {
 	if !strings.Contains(string(log), "corrupt") {
 		t.Errorf("postgres log does not say the archive object is corrupt")
 	}
+	testenv.Eventually(t, 30*time.Second, "the member to say why its recovery is retried", func() bool {
+		return logHas(m, "the last attempt was aborted, retrying") && logHas(m, "corrupt")
+	})
 }
 
 // replaceWAL overwrites the archived object of WAL file name with plain

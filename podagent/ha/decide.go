@@ -189,8 +189,11 @@ func restoring(o Observation, actions []Action) Decision {
 	case !pg.Running:
 		// Without standby settings: recovery.signal and the restore's
 		// target make postgres recover, then promote itself.
-		return decide("leader: recovering the restored backup to its target",
-			append(actions, act(StartPrimary, "recover the restored backup"))...)
+		reason := "leader: recovering the restored backup to its target"
+		if pg.RecoveryAborted != "" {
+			reason += "; the last attempt was aborted, retrying: " + pg.RecoveryAborted
+		}
+		return decide(reason, append(actions, act(StartPrimary, "recover the restored backup"))...)
 	case pg.InRecovery:
 		if len(actions) == 0 {
 			return wait("leader: recovering the restored backup to its target")

@@ -58,6 +58,11 @@ func TestDecide(t *testing.T) {
 			o.Postgres = Postgres{Dir: DirInitialized, SystemID: "7001", Restoring: true}
 			o.View.State.Initialize = ""
 		}), []Kind{StartPrimary}, "recovering the restored backup"},
+		{"clone leader restarts a recovery the archive aborted, and says why", with(leaderNow(), func(o *Observation) {
+			o.Postgres = Postgres{Dir: DirInitialized, SystemID: "7001", Restoring: true,
+				RecoveryAborted: "restore_command could not fetch 000000010000000000000004: archive object corrupt"}
+			o.View.State.Initialize = ""
+		}), []Kind{StartPrimary}, "aborted, retrying: restore_command could not fetch 000000010000000000000004"},
 		{"clone leader never promotes during its recovery, nor records the cluster", with(leaderNow(), func(o *Observation) {
 			o.Postgres.InRecovery, o.Postgres.WasPrimary, o.Postgres.Restoring = true, false, true
 			o.View.State.Initialize = ""

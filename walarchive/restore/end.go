@@ -175,3 +175,20 @@ func MarkIncomplete(dataDir, why string) error {
 	}
 	return nil
 }
+
+// AbortFile is the note tenure-agent wal-fetch leaves in the data
+// directory (its working directory) when it aborts archive recovery: why
+// postgres stopped instead of promoting, for whoever restarts it (the
+// agent reports it while a clone keeps retrying). ClearRecoverySettings
+// removes it.
+const AbortFile = "tenure-recovery-aborted"
+
+// ReadAbort returns the note of the last aborted recovery in dataDir,
+// "" without one.
+func ReadAbort(dataDir string) string {
+	b, err := os.ReadFile(filepath.Join(dataDir, AbortFile))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
