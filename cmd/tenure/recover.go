@@ -38,28 +38,9 @@ func (c *cli) recoverRestored(ctx context.Context, plan restore.Plan, dir, bin s
 		return fail(fmt.Errorf("recovery to %s failed: %w", plan.Target, err))
 	}
 	took := time.Since(start)
-	// Read after the clean shutdown: its checkpoint names the new timeline.
-	out, err := srv.run(ctx, "pg_controldata", dir)
-	if err != nil {
-		return fail(fmt.Errorf("pg_controldata: %w: %s", err, out))
-	}
-	cd, err := pgctl.ParseControldata(out)
+	reached, end, hasEnd, err := srv.checkEnd(ctx)
 	if err != nil {
 		return fail(err)
-	}
-	reached, err := restore.ReadReached(dir, cd.Timeline)
-	if err != nil {
-		return fail(err)
-	}
-	reached.Time = lastTransaction(srv.logPath())
-	end, hasEnd, err := restore.ReadEnd(dir)
-	if err != nil {
-		return fail(err)
-	}
-	if hasEnd {
-		if err := end.Check(reached); err != nil {
-			return fail(fmt.Errorf("%w; reached %s", err, reached))
-		}
 	}
 	// Recovery is over: its restore_command (the source archive) and
 	// target must not outlive it.
@@ -72,6 +53,32 @@ func (c *cli) recoverRestored(ctx context.Context, plan restore.Plan, dir, bin s
 	}
 	fmt.Fprintf(c.out, "%s is ready: start postgres on it.\n", dir)
 	return nil
+}
+
+// checkEnd reads where the recovery of the stopped server ended and
+// checks it against the End the restore recorded, if any (a restore to
+// latest): ErrStoppedShort when it ended before the archive's end.
+func (s *scratchServer) checkEnd(ctx context.Context) (reached restore.Reached, end restore.End, hasEnd bool, err error) {
+	// Read after the clean shutdown: its checkpoint names the new timeline.
+	out, err := s.run(ctx, "pg_controldata", s.dataDir)
+	if err != nil {
+		return reached, end, false, fmt.Errorf("pg_controldata: %w: %s", err, out)
+	}
+	cd, err := pgctl.ParseControldata(out)
+	if err != nil {
+		return reached, end, false, err
+	}
+	if reached, err = restore.ReadReached(s.dataDir, cd.Timeline); err != nil {
+		return reached, end, false, err
+	}
+	reached.Time = lastTransaction(s.logPath())
+	if end, hasEnd, err = restore.ReadEnd(s.dataDir); err != nil || !hasEnd {
+		return reached, end, hasEnd, err
+	}
+	if err := end.Check(reached); err != nil {
+		return reached, end, hasEnd, fmt.Errorf("%w; reached %s", err, reached)
+	}
+	return reached, end, hasEnd, nil
 }
 
 // newRecoveryServer runs postgres on dataDir with its socket, log and hba

@@ -94,6 +94,9 @@ func (c *cli) backupVerify(ctx context.Context, f *backupFlags, args []string) e
 	if err != nil {
 		return fmt.Errorf("%w: %v", errVerify, err)
 	}
+	if _, _, _, err := srv.checkEnd(ctx); err != nil {
+		return fmt.Errorf("%w: %v", errVerify, err)
+	}
 	sums := "checksums off"
 	if cd.DataChecksums {
 		sums = "checksums on"
