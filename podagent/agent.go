@@ -49,10 +49,15 @@ type Agent struct {
 // memory is what the executor remembers between loops. All of it can be
 // rebuilt conservatively after a restart (zero values are safe).
 type memory struct {
-	state             string // human-readable, for the REST API
-	decision          string // last decision's reason, to log changes once
-	label             leaderelect.Role
-	rewindFailedFor   string // leader against which pg_rewind failed for good
+	state           string // human-readable, for the REST API
+	decision        string // last decision's reason, to log changes once
+	label           leaderelect.Role
+	rewindFailedFor string // leader against which pg_rewind failed for good
+	// restoring: the data directory is a clone's restore not finished
+	// off (ha.Postgres.Restoring). Its postgres may have promoted itself
+	// short of the archive's end: it is no writable primary of the
+	// cluster (no /primary) until FinishRestore.
+	restoring         bool
 	rewoundFor        string // leader this data directory was rewound onto
 	syncAppliedLSN    uint64
 	failsafeConfirmed time.Time

@@ -404,6 +404,54 @@ func (a *Agent) finishRestore(ctx context.Context) error {
 	return a.pg.EnsureRole(ctx, a.cfg.ReplicationUser, "", true)
 }
 
+// restoreShort says why the clone's recovery, which postgres ended on
+// timeline tli's start, stopped before the end of the source archive that
+// the restore recorded (restore.EndFile), or "" when it did not or there
+// is no end to check (a target other than latest). Not knowing where
+// recovery ended counts as short: finishing would make a primary of it.
+func restoreShort(dataDir string, tli int64, log hclog.Logger) string {
+	end, ok, err := restore.ReadEnd(dataDir)
+	if err == nil && !ok {
+		return ""
+	}
+	var reached restore.Reached
+	if err == nil {
+		reached, err = restore.ReadReached(dataDir, uint32(tli))
+	}
+	if err != nil {
+		log.Warn("cannot tell where the clone's recovery ended", "error", err)
+		return "cannot tell where recovery ended: " + err.Error()
+	}
+	if why := end.Short(reached); why != "" {
+		return why + "; reached " + reached.String()
+	}
+	return ""
+}
+
+// abandonedRestore is the reason recorded in the incomplete-restore
+// marker, "" without one.
+func abandonedRestore(dataDir string) string {
+	why, ok := restore.IncompleteReason(dataDir)
+	if ok && why == "" {
+		why = "a restore was cut short"
+	}
+	return why
+}
+
+// abandonRestore stops a clone whose recovery promoted short of its
+// archive's end at once (immediate: nothing of it is worth a checkpoint)
+// and marks its data directory incomplete with why, so that it is never
+// started as the cluster's primary; an agent restart empties it and
+// restores again.
+func (a *Agent) abandonRestore(ctx context.Context, why string) error {
+	a.setState("restore stopped short")
+	a.log.Error("recovery of the restored backup stopped short of the source archive; abandoning it", "reason", why)
+	if err := a.pg.Stop(ctx, pgctl.Immediate); err != nil {
+		return fmt.Errorf("abandon restore: %w", err)
+	}
+	return restore.MarkIncomplete(a.cfg.DataDir, why)
+}
+
 // backupSource is the schedule's Source: this member takes the scheduled
 // backups while it leads with a writable primary, over its local socket.
 func (a *Agent) backupSource() (string, bool) {

@@ -71,6 +71,8 @@ func (a *Agent) do(ctx context.Context, o ha.Observation, act ha.Action) error {
 		return a.pg.Checkpoint(ctx)
 	case ha.FinishRestore:
 		return a.finishRestore(ctx)
+	case ha.AbandonRestore:
+		return a.abandonRestore(ctx, act.Reason)
 	}
 	return fmt.Errorf("no executor for %s", act.Kind)
 }

@@ -85,9 +85,14 @@ func (a *Agent) observePostgres(ctx context.Context, v leaderelect.ClusterView) 
 	if p.Restoring, err = restore.HasRecoverySettings(a.cfg.DataDir); err != nil {
 		a.log.Warn("inspect recovery settings", "error", err)
 	}
+	if p.Restoring {
+		p.RestoreShort = abandonedRestore(a.cfg.DataDir)
+		p.RecoveryAborted = restore.ReadAbort(a.cfg.DataDir)
+	}
 	running := a.pg.Running()
 	a.mu.Lock()
 	p.SystemID = a.mem.sysid
+	a.mem.restoring = p.Restoring
 	p.RewindFailed = a.mem.rewindFailedFor != "" && a.mem.rewindFailedFor == v.Lock.Holder
 	p.SyncAppliedLSN = a.mem.syncAppliedLSN
 	p.Following = a.mem.following
@@ -117,6 +122,9 @@ func (a *Agent) observePostgres(ctx context.Context, v leaderelect.ClusterView) 
 	a.mem.pgStatus = st
 	a.mu.Unlock()
 	fillStatus(&p, st, a.cfg.Member)
+	if p.Restoring && !p.InRecovery && p.RestoreShort == "" {
+		p.RestoreShort = restoreShort(a.cfg.DataDir, p.Timeline, a.log)
+	}
 	// Only the lock holder keeps slots for the others: a primary, or a
 	// standby cluster's leader, which is in recovery.
 	if !st.InRecovery || v.Lock.Holder == a.cfg.Member {

@@ -70,7 +70,7 @@ func (a *Agent) snapshotLocked() api.Snapshot {
 	s.ConfigError = a.mem.configError
 	// Leading is judged now, not at the last loop: a loop blocked in a slow
 	// step must not make peers believe a stale leader still leads.
-	s.Leading = running && !st.InRecovery && a.leadingLocked(s.View, s.Now)
+	s.Leading = running && !st.InRecovery && !a.mem.restoring && a.leadingLocked(s.View, s.Now)
 	s.Postgres = api.PostgresInfo{Running: running, SystemID: a.mem.sysid}
 	if !running {
 		return s

@@ -44,8 +44,8 @@ func TestWALCommands(t *testing.T) {
 		{"push no args", []string{"wal-push"}, exitUsage, "want 1 argument"},
 		{"fetch", []string{"wal-fetch", name, "pg_wal/RECOVERYXLOG"}, exitOK, ""},
 		{"fetch not archived", []string{"wal-fetch", "00000002.history", "pg_wal/RECOVERYHISTORY"}, exitFailed, "not in the archive"},
-		{"fetch bad name", []string{"wal-fetch", "../x", "pg_wal/x"}, exitFetchFailed, "not a WAL file name"},
-		{"missing config", []string{"wal-fetch", "--config", "nope.json", name, "x"}, exitUsage, "nope.json"},
+		{"fetch bad name", []string{"wal-fetch", "../x", "pg_wal/x"}, exitAbort, "not a WAL file name"},
+		{"missing config", []string{"wal-fetch", "--config", "nope.json", name, "x"}, exitAbort, "nope.json"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

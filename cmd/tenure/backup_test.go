@@ -12,6 +12,7 @@ import (
 	"github.com/tenure-pg/tenure/internal/backuptest"
 	"github.com/tenure-pg/tenure/internal/testenv"
 	"github.com/tenure-pg/tenure/walarchive/catalog"
+	"github.com/tenure-pg/tenure/walarchive/restore"
 )
 
 func runTenure(t *testing.T, args ...string) (int, string, string) {
@@ -103,13 +104,16 @@ func TestBackupCLI(t *testing.T) {
 		if testenv.ServerCredential(t) != nil {
 			args = append(args, "--owner", "postgres")
 		}
-		if code, out, errOut := runTenure(t, args...); code != 0 {
+		code, out, errOut := runTenure(t, args...)
+		if code != 0 || !strings.Contains(out, "Recovered to latest") || !strings.Contains(out, "recovery replayed it") {
 			t.Fatalf("restore: %d\n%s\n%s", code, out, errOut)
 		}
-		if _, err := os.Stat(filepath.Join(target, "recovery.signal")); err != nil {
-			t.Error(err)
+		for _, gone := range []string{"recovery.signal", restore.IncompleteMarker, restore.EndFile} {
+			if _, err := os.Stat(filepath.Join(target, gone)); !os.IsNotExist(err) {
+				t.Errorf("recovered directory still holds %s (%v)", gone, err)
+			}
 		}
-		code, _, errOut := runTenure(t, args...)
+		code, _, errOut = runTenure(t, args...)
 		if code != exitFail || !strings.Contains(errOut, "not empty") {
 			t.Errorf("restore into the restored dir: exit %d %s, want refusal", code, errOut)
 		}

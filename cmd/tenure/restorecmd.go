@@ -23,6 +23,9 @@ type restoreFlags struct {
 	owner          string
 	parallel       int
 	dryRun         bool
+	recover        bool
+	pgBin          string
+	timeout        time.Duration
 }
 
 func setupRestore(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
@@ -35,6 +38,9 @@ func setupRestore(c *cli, fs *flag.FlagSet) func(context.Context, []string) erro
 	fs.StringVar(&f.owner, "owner", "", "user to own the restored files (default: the current user)")
 	fs.IntVar(&f.parallel, "parallel", 4, "concurrent downloads per archive")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan and write nothing")
+	fs.BoolVar(&f.recover, "recover", true, "start postgres on the restored directory (no TCP, archive_mode off), wait until recovery reached the target, check it against the archive and stop it; false: only prepare the directory")
+	fs.StringVar(&f.pgBin, "pg-bin", "", "PostgreSQL binaries for --recover (default $TENURE_PG_BIN or /usr/lib/postgresql/<major>/bin)")
+	fs.DurationVar(&f.timeout, "timeout", 24*time.Hour, "how long recovery may take")
 	return func(ctx context.Context, args []string) error {
 		if err := noMoreArgs(args); err != nil {
 			return err
@@ -49,7 +55,14 @@ func setupRestore(c *cli, fs *flag.FlagSet) func(context.Context, []string) erro
 		if err != nil {
 			return err
 		}
-		owner, err := lookupOwner(f.owner)
+		if f.recover && tg.Action == restore.Pause {
+			return usagef("restore: --target-action pause leaves recovery paused; use --recover=false and start postgres yourself")
+		}
+		name := f.owner
+		if name == "" && f.recover && os.Geteuid() == 0 {
+			name = "postgres" // postgres refuses to run as root
+		}
+		owner, err := lookupOwner(name)
 		if err != nil {
 			return usagef("restore: %v", err)
 		}
@@ -76,11 +89,16 @@ func setupRestore(c *cli, fs *flag.FlagSet) func(context.Context, []string) erro
 		}
 		took, err := c.executeRestore(ctx, a, plan, restore.Options{DataDir: dir, RestoreCommand: cmd, Owner: owner, Parallel: f.parallel})
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (%s is marked incomplete: %s)", err, dir, restore.IncompleteMarker)
 		}
-		fmt.Fprintf(c.out, "Restored backup %s into %s in %s (%.0f MiB/s). Start postgres on it to recover to %s.\n",
+		if !f.recover {
+			fmt.Fprintf(c.out, "Restored backup %s into %s in %s (%.0f MiB/s). Start postgres on it to recover to %s.\n",
+				plan.Backup.ID, dir, took.Round(time.Millisecond), mibPerSec(plan.Backup.RawSize, took), plan.Target)
+			return nil
+		}
+		fmt.Fprintf(c.out, "Restored backup %s into %s in %s (%.0f MiB/s); recovering to %s\n",
 			plan.Backup.ID, dir, took.Round(time.Millisecond), mibPerSec(plan.Backup.RawSize, took), plan.Target)
-		return nil
+		return c.recoverRestored(ctx, plan, dir, c.pgBin(f.pgBin, plan), owner, f.timeout)
 	}
 }
 

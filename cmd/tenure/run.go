@@ -98,7 +98,7 @@ var commands = map[string]command{
 	"restart":     {"[cluster] member... [--pending] [--role R] [--token-file F] [--ca-file F] [--force]", "restart members' postgres via their REST API", setupMemberCommand("restart")},
 	"reinit":      {"[cluster] member... [--token-file F] [--ca-file F] [--force]", "wipe and re-clone members via their REST API", setupMemberCommand("reinit")},
 	"backup":      {backupSynopsis, "list, take, delete, verify and prune base backups in the archive", setupBackup},
-	"restore":     {"--archive-config FILE --data-dir DIR [--backup ID] [--target-time T|--target-lsn L|--target-xid X|--target-name N|--target-immediate]", "restore a base backup for point-in-time recovery", setupRestore},
+	"restore":     {"--archive-config FILE --data-dir DIR [--backup ID] [--target-time T|--target-lsn L|--target-xid X|--target-name N|--target-immediate]", "restore a base backup and recover it (checked against the archive's end)", setupRestore},
 }
 
 // run executes one invocation and returns its exit code.

@@ -64,14 +64,7 @@ func (c *cli) backupVerify(ctx context.Context, f *backupFlags, args []string) e
 		return err
 	}
 	v := f.verify
-	bin := v.pgBin
-	if bin == "" {
-		bin = c.getenv("TENURE_PG_BIN")
-	}
-	if bin == "" {
-		bin = fmt.Sprintf("/usr/lib/postgresql/%d/bin", plan.Backup.PGVersion/10000)
-	}
-	srv, err := newScratchServer(v.scratch, bin)
+	srv, err := newScratchServer(v.scratch, c.pgBin(v.pgBin, plan))
 	if err != nil {
 		return err
 	}
@@ -91,7 +84,7 @@ func (c *cli) backupVerify(ctx context.Context, f *backupFlags, args []string) e
 	fmt.Fprintf(c.out, "restored %s in %s (%.0f MiB/s)\n", humanBytes(plan.Backup.RawSize), took.Round(time.Millisecond), mibPerSec(plan.Backup.RawSize, took))
 	if plan.Backup.Manifest != nil {
 		// The recovery settings were added after the manifest was made.
-		if out, err := srv.run(ctx, "pg_verifybackup", "-n", "-i", "postgresql.auto.conf", "-i", "recovery.signal", srv.dataDir); err != nil {
+		if out, err := srv.run(ctx, "pg_verifybackup", "-n", "-i", "postgresql.auto.conf", "-i", "recovery.signal", "-i", restore.EndFile, srv.dataDir); err != nil {
 			return fmt.Errorf("%w: pg_verifybackup: %v: %s", errVerify, err, out)
 		}
 		fmt.Fprintln(c.out, "pg_verifybackup: files match the backup manifest")
@@ -99,6 +92,9 @@ func (c *cli) backupVerify(ctx context.Context, f *backupFlags, args []string) e
 	start := time.Now()
 	cd, err := srv.recover(ctx, v.timeout)
 	if err != nil {
+		return fmt.Errorf("%w: %v", errVerify, err)
+	}
+	if _, _, _, err := srv.checkEnd(ctx); err != nil {
 		return fmt.Errorf("%w: %v", errVerify, err)
 	}
 	sums := "checksums off"
@@ -115,6 +111,18 @@ func (c *cli) backupVerify(ctx context.Context, f *backupFlags, args []string) e
 	}
 	fmt.Fprintf(c.out, "Backup %s verified\n", plan.Backup.ID)
 	return nil
+}
+
+// pgBin is where PostgreSQL's binaries are: flag, $TENURE_PG_BIN, or
+// Debian's directory for the backup's major version.
+func (c *cli) pgBin(flag string, plan restore.Plan) string {
+	if flag != "" {
+		return flag
+	}
+	if bin := c.getenv("TENURE_PG_BIN"); bin != "" {
+		return bin
+	}
+	return fmt.Sprintf("/usr/lib/postgresql/%d/bin", plan.Backup.PGVersion/10000)
 }
 
 // scratchServer is a restored data directory and the postgres run on it:
@@ -180,7 +188,7 @@ func (s *scratchServer) run(ctx context.Context, name string, args ...string) (s
 // itself fails recovery when WAL runs out before the target. It stops the
 // server cleanly before returning.
 func (s *scratchServer) recover(ctx context.Context, timeout time.Duration) (pgctl.Controldata, error) {
-	logPath := filepath.Join(s.dir, "postgres.log")
+	logPath := s.logPath()
 	log, err := os.Create(logPath)
 	if err != nil {
 		return pgctl.Controldata{}, err
@@ -201,9 +209,14 @@ func (s *scratchServer) recover(ctx context.Context, timeout time.Duration) (pgc
 	if err := cmd.Start(); err != nil {
 		return pgctl.Controldata{}, fmt.Errorf("start postgres: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	cd, err := s.waitProduction(ctx, exited, timeout)
+	// exited closes when postgres has exited, with waitErr set: a
+	// channel every waiter can read, unlike a value only one receives
+	// (postgres dying during recovery used to leave recover waiting for
+	// a second value that never came).
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	cd, err := s.waitProduction(ctx, exited, func() error { return waitErr }, timeout)
 	if err != nil {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -219,14 +232,25 @@ func (s *scratchServer) recover(ctx context.Context, timeout time.Duration) (pgc
 	return cd, nil
 }
 
-func (s *scratchServer) waitProduction(ctx context.Context, exited <-chan error, timeout time.Duration) (pgctl.Controldata, error) {
+// exists reports whether path exists.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// waitProduction waits until recovery ended. A restored backup's
+// pg_control already says "in production" (it was copied from a running
+// primary) before postgres even started: the end of recovery is that
+// state once postgres removed recovery.signal, which it does as it
+// leaves recovery.
+func (s *scratchServer) waitProduction(ctx context.Context, exited <-chan struct{}, waitErr func() error, timeout time.Duration) (pgctl.Controldata, error) {
 	deadline := time.After(timeout)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-exited:
-			return pgctl.Controldata{}, fmt.Errorf("postgres exited during recovery (%v)", err)
+		case <-exited:
+			return pgctl.Controldata{}, fmt.Errorf("postgres exited during recovery (%v)", waitErr())
 		case <-deadline:
 			return pgctl.Controldata{}, fmt.Errorf("recovery did not finish within %v", timeout)
 		case <-ctx.Done():
@@ -238,7 +262,7 @@ func (s *scratchServer) waitProduction(ctx context.Context, exited <-chan error,
 			continue
 		}
 		cd, err := pgctl.ParseControldata(out)
-		if err == nil && cd.State == pgctl.StateInProduction {
+		if err == nil && cd.State == pgctl.StateInProduction && !exists(filepath.Join(s.dataDir, "recovery.signal")) {
 			return cd, nil
 		}
 	}

@@ -21,6 +21,7 @@ const (
 	RestoreArchive   Kind = "restore-archive"   // create the cluster from the source archive (clone or standby cluster)
 	RecordInitialize Kind = "record-initialize" // write the system identifier
 	FinishRestore    Kind = "finish-restore"    // a clone reached its target: drop the restore's settings
+	AbandonRestore   Kind = "abandon-restore"   // a clone's recovery stopped short: stop postgres at once, mark the data directory incomplete
 	Basebackup       Kind = "basebackup"        // clone Member into the empty data directory
 	Reclone          Kind = "reclone"           // wipe the data directory and clone Member
 	Rewind           Kind = "rewind"            // pg_rewind against Member

@@ -198,11 +198,23 @@ func lead(o Observation) Decision {
 func restoring(o Observation, actions []Action) Decision {
 	pg := o.Postgres
 	switch {
+	case pg.RestoreShort != "" && pg.Running:
+		// Postgres promoted itself short of the archive's end: it must
+		// never serve as the cluster's primary (it lacks committed data).
+		return decide("leader: recovery of the restored backup stopped short: "+pg.RestoreShort,
+			append(actions, act(AbandonRestore, pg.RestoreShort))...)
+	case pg.RestoreShort != "":
+		reason := "restore abandoned, the data directory is not usable: " + pg.RestoreShort +
+			"; fix the source archive, then restart the agent to restore again"
+		return decide(reason, append(actions, Action{Kind: NeedsAttention, Reason: reason})...)
 	case !pg.Running:
 		// Without standby settings: recovery.signal and the restore's
 		// target make postgres recover, then promote itself.
-		return decide("leader: recovering the restored backup to its target",
-			append(actions, act(StartPrimary, "recover the restored backup"))...)
+		reason := "leader: recovering the restored backup to its target"
+		if pg.RecoveryAborted != "" {
+			reason += "; the last attempt was aborted, retrying: " + pg.RecoveryAborted
+		}
+		return decide(reason, append(actions, act(StartPrimary, "recover the restored backup"))...)
 	case pg.InRecovery:
 		if len(actions) == 0 {
 			return wait("leader: recovering the restored backup to its target")

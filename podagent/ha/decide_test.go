@@ -58,6 +58,11 @@ func TestDecide(t *testing.T) {
 			o.Postgres = Postgres{Dir: DirInitialized, SystemID: "7001", Restoring: true}
 			o.View.State.Initialize = ""
 		}), []Kind{StartPrimary}, "recovering the restored backup"},
+		{"clone leader restarts a recovery the archive aborted, and says why", with(leaderNow(), func(o *Observation) {
+			o.Postgres = Postgres{Dir: DirInitialized, SystemID: "7001", Restoring: true,
+				RecoveryAborted: "restore_command could not fetch 000000010000000000000004: archive object corrupt"}
+			o.View.State.Initialize = ""
+		}), []Kind{StartPrimary}, "aborted, retrying: restore_command could not fetch 000000010000000000000004"},
 		{"clone leader never promotes during its recovery, nor records the cluster", with(leaderNow(), func(o *Observation) {
 			o.Postgres.InRecovery, o.Postgres.WasPrimary, o.Postgres.Restoring = true, false, true
 			o.View.State.Initialize = ""
@@ -66,6 +71,15 @@ func TestDecide(t *testing.T) {
 			o.Postgres.Restoring = true
 			o.View.State.Initialize = ""
 		}), []Kind{FinishRestore}, "finished"},
+		{"clone that promoted short of its archive is stopped, never finished", with(leaderNow(), func(o *Observation) {
+			o.Postgres.Restoring = true
+			o.Postgres.RestoreShort = "recovery ended at 0/6000000 on timeline 1; the archive holds WAL through segment 000000010000000000000008"
+			o.View.State.Initialize = ""
+		}), []Kind{AbandonRestore}, "stopped short: recovery ended at 0/6000000"},
+		{"abandoned clone needs attention and is never started", with(leaderNow(), func(o *Observation) {
+			o.Postgres = Postgres{Dir: DirInitialized, SystemID: "7001", Restoring: true, RestoreShort: "recovery ended at 0/6000000"}
+			o.View.State.Initialize = ""
+		}), []Kind{NeedsAttention}, "restore abandoned"},
 		{"clone recovering without the lock only takes the lock, never promotes", with(orphan(), func(o *Observation) {
 			o.Postgres.InRecovery, o.Postgres.WasPrimary, o.Postgres.Restoring = true, false, true
 			o.View.State.Initialize = ""

@@ -66,6 +66,16 @@ type Postgres struct {
 	// promotes itself on reaching the target; nobody may promote it
 	// earlier, which would cut the recovery short.
 	Restoring bool
+	// RestoreShort says why a clone's recovery to latest did not reach
+	// the end of its source archive (it promoted on a history cut short),
+	// or why such a restore was abandoned: "" when neither. Only set
+	// while Restoring.
+	RestoreShort string
+	// RecoveryAborted is why the last recovery of a clone's restore was
+	// aborted (restore.AbortFile: the archive could not be read), "" if
+	// none was. Postgres then stopped instead of promoting; it is started
+	// again, since the archive may come back.
+	RecoveryAborted string
 }
 
 // Position is the WAL position members are ranked by: what a member has

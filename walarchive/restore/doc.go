@@ -33,6 +33,20 @@
 // owns postgresql.conf) and recovery.signal. It does not fsync: PostgreSQL
 // syncs the data directory itself when it starts recovery from a backup.
 //
+// Never end early. A restore to latest records in the plan, and in the
+// data directory (EndFile), how far the archive's WAL goes: the start of
+// its last segment on the target timeline's path. PostgreSQL ends
+// recovery at the first file restore_command reports missing and at the
+// first invalid record, and for a latest target has nothing to compare
+// with; End.Check on where recovery ended (ReadReached: the new
+// timeline's history file) turns "promoted on a history cut short" into
+// ErrStoppedShort, naming where it stopped and where the archive ends.
+// Whoever runs the recovery (tenure restore, the agent's clone
+// bootstrap) checks it, and on failure puts IncompleteMarker back with
+// the reason (MarkIncomplete) instead of leaving a directory that looks
+// usable. Unreadable WAL (store down, corrupt object) never reaches
+// postgres as "missing": tenure-agent wal-fetch aborts recovery then.
+//
 // What it deliberately does not do: start postgres, rewrite the restored
 // cluster's archive settings (a restored copy that should not archive into
 // the source's archive must be started with archive_mode off), or guess

@@ -125,8 +125,15 @@ func Execute(ctx context.Context, p Plan, opts Options) error {
 		if err := writeSignal(opts.DataDir, standbySignal, opts.Owner); err != nil {
 			return err
 		}
-	} else if err := writeRecovery(opts.DataDir, recoverySettings(p, opts.RestoreCommand, opts.Now()), opts.Owner); err != nil {
-		return err
+	} else {
+		if err := writeRecovery(opts.DataDir, recoverySettings(p, opts.RestoreCommand, opts.Now()), opts.Owner); err != nil {
+			return err
+		}
+		if p.End != nil {
+			if err := writeEnd(opts.DataDir, *p.End, opts.Owner); err != nil {
+				return err
+			}
+		}
 	}
 	if err := os.Remove(marker); err != nil {
 		return fmt.Errorf("restore: %w", err)

@@ -51,6 +51,10 @@ type Plan struct {
 	WAL     []string
 	History []string
 	Reason  string
+	// End is how far a restore to latest must recover (nil for other
+	// targets): Execute records it in the data directory (EndFile) so
+	// whoever runs the recovery can check it did not stop short.
+	End *End
 }
 
 // Decide chooses the newest backup that can reach the target and checks

@@ -53,6 +53,7 @@ func planFor(o Observation, b catalog.Meta, p path, ix walIndex) (Plan, error) {
 		}
 		plan.WAL = append(plan.WAL, seg.Name(ix.size))
 	}
+	plan.End = endFor(o.Target, plan.Timeline, b.StopLSN, plan.WAL, ix.size)
 	plan.Reason = reason(b, o, plan)
 	return plan, nil
 }

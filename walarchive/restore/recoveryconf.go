@@ -129,7 +129,13 @@ func HasRecoverySettings(dataDir string) (bool, error) {
 // restore's target and restore_command (which may name another cluster's
 // archive) would outlive it, and be copied to every replica cloned from
 // this one. Other lines are kept as they are. Missing blocks are no error.
+// The recorded End (EndFile) and abort note (AbortFile) go too.
 func ClearRecoverySettings(dataDir string) error {
+	for _, name := range []string{EndFile, AbortFile} {
+		if err := os.Remove(filepath.Join(dataDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("clear recovery settings: %w", err)
+		}
+	}
 	path := filepath.Join(dataDir, "postgresql.auto.conf")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {

@@ -50,12 +50,20 @@ type Config struct {
 	// Timeout bounds one Push or Fetch. A hung upload holds up archiving,
 	// and with it WAL recycling, until pg_wal fills the disk.
 	Timeout Duration `json:"timeout,omitempty"`
+	// FetchRetry is how long wal-fetch keeps retrying a fetch that failed
+	// for any reason but "not in the archive" (store unreachable, object
+	// corrupt) before it gives up. Giving up aborts a point-in-time
+	// recovery (see cmd/tenure-agent) instead of ending it early, so this
+	// is how long an S3 outage a restore rides out; a standby asks once
+	// and lets postgres retry.
+	FetchRetry Duration `json:"fetchRetry,omitempty"`
 }
 
 // Defaults.
 const (
 	DefaultConcurrency = 4
 	DefaultTimeout     = 5 * time.Minute
+	DefaultFetchRetry  = time.Minute
 )
 
 // Default fills the zero fields of c.
@@ -80,6 +88,9 @@ func (c Config) Default() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = Duration(DefaultTimeout)
+	}
+	if c.FetchRetry == 0 {
+		c.FetchRetry = Duration(DefaultFetchRetry)
 	}
 	return c
 }
@@ -107,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout %v: want a positive duration", time.Duration(c.Timeout)))
+	}
+	if c.FetchRetry < 0 {
+		errs = append(errs, fmt.Errorf("fetchRetry %v: want 0 (the default) or a positive duration", time.Duration(c.FetchRetry)))
 	}
 	return errors.Join(errs...)
 }

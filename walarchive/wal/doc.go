@@ -38,6 +38,8 @@
 //
 // What it deliberately does not do: no look-ahead uploads or prefetch
 // (walsvc does that, calling Push and Fetch), no retries (postgres retries
-// archive_command, and walsvc its own requests), no retention, and no
+// archive_command; tenure-agent wal-fetch retries a failed fetch for
+// Config.FetchRetry, then aborts archive recovery rather than report the
+// file missing), no retention, and no
 // reading of flags or environment: main loads the Config.
 package wal
