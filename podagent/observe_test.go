@@ -2,7 +2,6 @@ package podagent
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,12 +40,7 @@ func TestObserveShuttingDownPrimary(t *testing.T) {
 	}
 	dir := testenv.OwnedDir(t)
 	addr := testenv.NewLoopbackAddr()
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testenv.FreePort(t, addr)
 	pg, err := pgctl.New(pgctl.Config{BinDir: bin, DataDir: filepath.Join(dir, "data"), SocketDir: dir, Port: port,
 		Credential: testenv.ServerCredential(t), Log: hclog.NewNullLogger()})
 	if err != nil {

@@ -6,7 +6,6 @@ package backuptest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,13 +60,7 @@ func Owner(t testing.TB) *restore.Owner {
 // loopback address: addresses are unique per process only.)
 func EmptyInstance(t testing.TB) *testenv.Postgres {
 	addr := testenv.NewLoopbackAddr()
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return testenv.StartPostgres(t, testenv.PostgresOptions{Empty: true, Addr: addr, Port: port})
+	return testenv.StartPostgres(t, testenv.PostgresOptions{Empty: true, Addr: addr, Port: testenv.FreePort(t, addr)})
 }
 
 // StartRestored appends extra settings (archive_mode = off by default, so

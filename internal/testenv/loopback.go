@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"testing"
 )
 
 var loopback struct {
@@ -54,3 +55,14 @@ func hostPort(host string, port int) string {
 // startAttempts bounds retries of a start that lost its free port to
 // another process between freePort and the child's bind.
 const startAttempts = 3
+
+// FreePort is a TCP port free on host a moment ago, for a server a test
+// starts itself (see freePort for the race this leaves).
+func FreePort(t testing.TB, host string) int {
+	t.Helper()
+	port, err := freePort(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}

@@ -27,28 +27,10 @@ func TestCloneNeverPromotesShort(t *testing.T) {
 	kube := testenv.Shared(t)
 	e := newArchiveEnv(t)
 	srcCfg, srcPath := e.config(t, "delta", "uid-delta-1")
-	src := newCluster(t, kube, 1, "--archive-config", srcPath)
-	src.env = e.env()
-	p := startHealthy(t, src)
-	ctx := context.Background()
+	segs := archivedSource(t, kube, e, srcCfg, srcPath, 5)
 	opts, err := srcCfg.CodecOptions()
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := basebackup.Take(ctx, p.dsn(), basebackup.Config{Store: e.store(t, srcCfg), Archive: srcCfg.Archive, Codec: opts, Fast: true}); err != nil {
-		t.Fatalf("base backup: %v", err)
-	}
-	var segs []string
-	for i := range 5 {
-		if err := exec1(t, p, "INSERT INTO t SELECT generate_series($1::int, $1::int + 99)", i*100+1); err != nil {
-			t.Fatal(err)
-		}
-		seg := switchWAL(t, p)
-		e.archived(t, src, srcCfg, seg)
-		segs = append(segs, seg)
-	}
-	for _, m := range src.members {
-		m.kill9() // the clone needs only the archive
 	}
 	mid := segs[2]
 	e.replaceWAL(t, srcCfg, opts, mid, make([]byte, srcCfg.SegmentSize)) // zeros: "invalid magic number" to postgres
@@ -94,29 +76,7 @@ func TestCloneWaitsOnCorruptArchive(t *testing.T) {
 	kube := testenv.Shared(t)
 	e := newArchiveEnv(t)
 	srcCfg, srcPath := e.config(t, "zeta", "uid-zeta-1")
-	src := newCluster(t, kube, 1, "--archive-config", srcPath)
-	src.env = e.env()
-	p := startHealthy(t, src)
-	ctx := context.Background()
-	opts, err := srcCfg.CodecOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := basebackup.Take(ctx, p.dsn(), basebackup.Config{Store: e.store(t, srcCfg), Archive: srcCfg.Archive, Codec: opts, Fast: true}); err != nil {
-		t.Fatalf("base backup: %v", err)
-	}
-	var segs []string
-	for i := range 3 {
-		if err := exec1(t, p, "INSERT INTO t SELECT generate_series($1::int, $1::int + 99)", i*100+1); err != nil {
-			t.Fatal(err)
-		}
-		seg := switchWAL(t, p)
-		e.archived(t, src, srcCfg, seg)
-		segs = append(segs, seg)
-	}
-	for _, m := range src.members {
-		m.kill9()
-	}
+	segs := archivedSource(t, kube, e, srcCfg, srcPath, 3)
 	obj := filepath.Join(e.srv.Dir(), "data", e.bucket, filepath.FromSlash(srcCfg.Archive.WAL(segs[1])))
 	b, err := os.ReadFile(obj)
 	if err != nil {
@@ -188,4 +148,34 @@ func (e *archiveEnv) replaceWAL(t testing.TB, cfg wal.Config, opts codec.Options
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// archivedSource is a one-member cluster archiving into srcCfg: a base
+// backup, then n segments of 100 rows each, archived; the member is then
+// killed (a clone needs only the archive). It returns the segments' names.
+func archivedSource(t testing.TB, kube *testenv.Kube, e *archiveEnv, srcCfg wal.Config, srcPath string, n int) []string {
+	src := newCluster(t, kube, 1, "--archive-config", srcPath)
+	src.env = e.env()
+	p := startHealthy(t, src)
+	opts, err := srcCfg.CodecOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := basebackup.Config{Store: e.store(t, srcCfg), Archive: srcCfg.Archive, Codec: opts, Fast: true}
+	if _, err := basebackup.Take(context.Background(), p.dsn(), cfg); err != nil {
+		t.Fatalf("base backup: %v", err)
+	}
+	var segs []string
+	for i := range n {
+		if err := exec1(t, p, "INSERT INTO t SELECT generate_series($1::int, $1::int + 99)", i*100+1); err != nil {
+			t.Fatal(err)
+		}
+		seg := switchWAL(t, p)
+		e.archived(t, src, srcCfg, seg)
+		segs = append(segs, seg)
+	}
+	for _, m := range src.members {
+		m.kill9()
+	}
+	return segs
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -149,14 +148,7 @@ func (m *member) own(path string) {
 	}
 }
 
-func freePort(t testing.TB, ip string) int {
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t testing.TB, ip string) int { return testenv.FreePort(t, ip) }
 
 // start launches the agent process.
 func (m *member) start() {
