@@ -87,6 +87,14 @@ func (s *Store) View() ClusterView {
 	return v
 }
 
+// Leading is View().Leading(now) without copying the view, for hot
+// paths: the commit gate asks it on every commit.
+func (s *Store) Leading(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lock.Lock.Holder == s.opts.Member && !s.lastRenewal.IsZero() && now.Sub(s.lastRenewal) < s.opts.RenewDeadline
+}
+
 // observe takes a record from the watch.
 func (s *Store) observe(rec Record, deleted bool) {
 	s.apply(rec, deleted, s.opts.Clock.Now())

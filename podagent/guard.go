@@ -49,12 +49,17 @@ func (a *Agent) guard(ctx context.Context) {
 	}
 }
 
-// leadingNow is the commit gate's judgement of the lease: the guard's.
-// It takes the agent's mutex: an agent deadlocked on it confirms nothing.
+// leadingNow is the commit gate's judgement of the lease: the guard's
+// (ha.Leading), asked on every commit, so the common case, a lease
+// renewed within the renew deadline, skips copying the view. An agent
+// stuck anywhere stops renewing, and then confirms nothing.
 func (a *Agent) leadingNow(now time.Time) bool {
+	if a.store.Leading(now) {
+		return true
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.leadingLocked(a.store.View(), now)
+	return a.leadingLocked(a.store.View(), now) // the failsafe's confirmation
 }
 
 func (a *Agent) gateName() string {

@@ -126,15 +126,24 @@ func testLeadingDeadline(t *testing.T, c Cluster) {
 	must(t, "a acquires", err)
 	eventually(t, "b sees a", func() bool { return b.view().Lock.Holder == "a" })
 	opts := a.store.Options()
-	if !a.view().Leading(a.clock.Now()) {
-		t.Fatal("a not leading right after acquiring")
+	// Store.Leading (the commit gate's fast path) agrees with the view's.
+	leading := func(m *member) bool {
+		now := m.clock.Now()
+		fast, full := m.store.Leading(now), m.view().Leading(now)
+		if fast != full {
+			t.Fatalf("%s: Store.Leading %v, View().Leading %v", m.name, fast, full)
+		}
+		return full
+	}
+	if !leading(a) || leading(b) {
+		t.Fatal("a not leading right after acquiring, or b leading")
 	}
 	a.advance(opts.RenewDeadline - time.Millisecond)
-	if !a.view().Leading(a.clock.Now()) {
+	if !leading(a) {
 		t.Fatal("a stopped leading before its renew deadline")
 	}
 	a.advance(time.Millisecond)
-	if a.view().Leading(a.clock.Now()) {
+	if leading(a) {
 		t.Fatal("a still leading at its renew deadline")
 	}
 	// b observed the acquire no earlier than a sent it; at a's deadline the

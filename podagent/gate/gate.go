@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,11 +136,14 @@ func (g *Gate) session(ctx context.Context) error {
 			}
 			acked = pos
 		}
-		rctx, cancel := context.WithTimeout(ctx, tick)
-		msg, err := conn.ReceiveMessage(rctx)
-		cancel()
+		// A read deadline rather than a context per message: with
+		// context.Background pgconn starts no watcher goroutine, and this
+		// is once per commit.
+		_ = conn.Conn().SetReadDeadline(time.Now().Add(tick))
+		msg, err := conn.ReceiveMessage(context.Background())
 		if err != nil {
-			if pgconn.Timeout(err) && ctx.Err() == nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
 				// Confirm again when idle: postgres ignores confirmations
 				// from a walsender still in catch-up (the first one often
 				// is), and a commit already waiting brings no new WAL to
