@@ -49,7 +49,7 @@ func TestGolden(t *testing.T) {
 			c.Spec.NumberOfInstances = 5
 			c.Spec.Image = "registry.example/tenure/postgres:15-custom"
 			c.Spec.Volume = apiv1.VolumeSpec{Size: resource.MustParse("100Gi"), StorageClass: ptr.To("gp3")}
-			c.Spec.PostgreSQL.Parameters = map[string]string{"work_mem": "64MB", "max_connections": "200"}
+			c.Spec.PostgreSQL.Parameters = map[string]apiv1.ParameterValue{"work_mem": "64MB", "max_connections": "200"}
 			c.Spec.Resources = &corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("2Gi")},
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2Gi")},

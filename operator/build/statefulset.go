@@ -213,7 +213,7 @@ func AgentArgs(c *apiv1.PostgresCluster) []string {
 }
 
 // params renders parameters sorted, so the pod template is stable.
-func params(m map[string]string) string {
+func params(m map[string]apiv1.ParameterValue) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -221,7 +221,7 @@ func params(m map[string]string) string {
 	sort.Strings(keys)
 	kv := make([]string, 0, len(keys))
 	for _, k := range keys {
-		kv = append(kv, k+"="+m[k])
+		kv = append(kv, k+"="+string(m[k]))
 	}
 	return strings.Join(kv, ",")
 }

@@ -108,9 +108,14 @@ type PostgreSQLSpec struct {
 	// it owns or that run commands (see pgconf.ValidateParameters).
 	// +optional
 	// +kubebuilder:validation:MaxProperties=256
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !self[k].contains(','))",message="postgresql.parameters: values containing ',' are not supported yet"
-	Parameters map[string]string `json:"parameters,omitempty"`
+	Parameters map[string]ParameterValue `json:"parameters,omitempty"`
 }
+
+// ParameterValue is a postgresql.conf value. The agent takes parameters
+// as one comma-separated flag for now, so a value cannot hold a comma.
+// +kubebuilder:validation:MaxLength=4096
+// +kubebuilder:validation:Pattern=`^[^,]*$`
+type ParameterValue string
 
 // VolumeSpec is the data volume of each member.
 //
@@ -215,8 +220,8 @@ const (
 // successful renewal, which must come before anyone else can see the
 // Lease expire (ttl): ttl > retryTimeout > 1.2 × loopWait.
 //
-// +kubebuilder:validation:XValidation:rule="self.retryTimeout < self.ttl",message="ha.retryTimeout must be less than ha.ttl"
-// +kubebuilder:validation:XValidation:rule="self.retryTimeout * 5 > self.loopWait * 6",message="ha.retryTimeout must exceed 1.2 × ha.loopWait (the leader renews every loopWait)"
+// +kubebuilder:validation:XValidation:rule="!has(self.retryTimeout) || !has(self.ttl) || self.retryTimeout < self.ttl",message="ha.retryTimeout must be less than ha.ttl"
+// +kubebuilder:validation:XValidation:rule="!has(self.retryTimeout) || !has(self.loopWait) || self.retryTimeout * 5 > self.loopWait * 6",message="ha.retryTimeout must exceed 1.2 × ha.loopWait (the leader renews every loopWait)"
 type HASpec struct {
 	// TTL of the leader Lease, in seconds.
 	// +kubebuilder:default=10
