@@ -38,6 +38,9 @@ type env struct {
 
 func newEnv(t *testing.T, runController bool) *env {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs kube-apiserver")
+	}
 	k := testenv.Shared(t)
 	ctx := t.Context()
 	dyn, err := dynamic.NewForConfig(k.AdminConfig())
