@@ -92,8 +92,8 @@ func lead(ctx context.Context, cfg config, kube kubernetes.Interface, log hclog.
 	if err != nil {
 		return err
 	}
-	var workErr error
-	lost := errors.New("lost the operator lease")
+	started := make(chan struct{})
+	result := make(chan error, 1)
 	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		LeaseDuration:   cfg.leaseDuration,
@@ -103,14 +103,11 @@ func lead(ctx context.Context, cfg config, kube kubernetes.Interface, log hclog.
 		Name:            cfg.leaseName,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
+				close(started)
 				log.Info("leading", "lease", cfg.leaseNamespace+"/"+cfg.leaseName, "identity", cfg.identity)
-				workErr = work(ctx)
+				result <- work(ctx)
 			},
-			OnStoppedLeading: func() {
-				if ctx.Err() == nil && workErr == nil {
-					workErr = lost
-				}
-			},
+			OnStoppedLeading: func() {},
 			OnNewLeader: func(id string) {
 				if id != cfg.identity {
 					log.Info("following", "leader", id)
@@ -118,7 +115,17 @@ func lead(ctx context.Context, cfg config, kube kubernetes.Interface, log hclog.
 			},
 		},
 	})
-	return workErr
+	select {
+	case <-started:
+	default:
+		return nil // stopped while following
+	}
+	// RunOrDie cancelled work's context when it returned.
+	err = <-result
+	if err == nil && ctx.Err() == nil {
+		err = errors.New("lost the operator lease")
+	}
+	return err
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
