@@ -2,6 +2,9 @@ package controller_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tenure-pg/tenure/deploy"
@@ -238,6 +242,48 @@ func TestClusterObjects(t *testing.T) {
 	}
 }
 
+// table is the cluster's row as kubectl get pgc prints it (the
+// apiserver renders the CRD's printer columns), without AGE.
+func (e *env) table(name string) []string {
+	e.t.Helper()
+	cfg := testenv.Shared(e.t).AdminConfig()
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(e.t.Context(), http.MethodGet,
+		cfg.Host+"/apis/tenure.dev/v1/namespaces/"+e.ns+"/postgresclusters/"+name, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	resp, err := hc.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tbl metav1.Table
+	if err := json.NewDecoder(resp.Body).Decode(&tbl); err != nil {
+		e.t.Fatal(err)
+	}
+	var cols []string
+	for _, c := range tbl.ColumnDefinitions {
+		cols = append(cols, c.Name)
+	}
+	if want := []string{"Name", "Ready", "Instances", "Primary", "Version", "Phase", "Age"}; !cmp.Equal(cols, want) {
+		e.t.Errorf("columns %v, want %v", cols, want)
+	}
+	if len(tbl.Rows) != 1 {
+		e.t.Fatalf("%d rows", len(tbl.Rows))
+	}
+	var row []string
+	for _, c := range tbl.Rows[0].Cells[:len(tbl.Rows[0].Cells)-1] {
+		row = append(row, fmt.Sprint(c))
+	}
+	e.t.Logf("kubectl get pgc: %v / %v", cols, tbl.Rows[0].Cells)
+	return row
+}
+
 func ptrTo[T any](v T) *T { return &v }
 
 func (e *env) status(name string, cond func(apiv1.PostgresClusterStatus) bool) apiv1.PostgresClusterStatus {
@@ -278,6 +324,9 @@ func TestStatusFollowsStatefulSetAndPrimary(t *testing.T) {
 	st := e.status("alpha", func(s apiv1.PostgresClusterStatus) bool { return s.Phase == apiv1.PhaseRunning })
 	if st.CurrentPrimary != "alpha-1" || st.ReadyInstances != 3 {
 		t.Errorf("status %+v, want primary alpha-1 and 3 ready", st)
+	}
+	if d := cmp.Diff([]string{"alpha", "3", "3", "alpha-1", "15", "Running"}, e.table("alpha")); d != "" {
+		t.Errorf("kubectl get pgc row (-want +got, age column dropped):\n%s", d)
 	}
 	// The agent moves the label away (a failover in progress): Degraded.
 	if _, err := e.admin.CoreV1().Pods(e.ns).Patch(ctx, "alpha-1", types.MergePatchType,
