@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -70,6 +71,7 @@ type Controller struct {
 	statefulSets  appslisters.StatefulSetLister
 	secrets       corelisters.SecretLister
 	pods          corelisters.PodLister
+	claims        corelisters.PersistentVolumeClaimLister
 	synced        []cache.InformerSynced
 }
 
@@ -103,9 +105,10 @@ func New(cfg Config, kube kubernetes.Interface, dyn dynamic.Interface, log hclog
 	sts := c.kubeInformers.Apps().V1().StatefulSets()
 	secrets := c.kubeInformers.Core().V1().Secrets()
 	pods := c.kubeInformers.Core().V1().Pods()
-	c.statefulSets, c.secrets, c.pods = sts.Lister(), secrets.Lister(), pods.Lister()
+	claims := c.kubeInformers.Core().V1().PersistentVolumeClaims()
+	c.statefulSets, c.secrets, c.pods, c.claims = sts.Lister(), secrets.Lister(), pods.Lister(), claims.Lister()
 	ownedInformers := []cache.SharedIndexInformer{
-		sts.Informer(), secrets.Informer(), pods.Informer(),
+		sts.Informer(), secrets.Informer(), pods.Informer(), claims.Informer(),
 		c.kubeInformers.Core().V1().Services().Informer(),
 		c.kubeInformers.Core().V1().ServiceAccounts().Informer(),
 		c.kubeInformers.Rbac().V1().Roles().Informer(),
@@ -193,7 +196,12 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 		c.queue.Forget(key)
 		return true
 	}
-	c.log.Warn("sync failed, retrying", "cluster", key, "retries", c.queue.NumRequeues(key), "error", err)
+	if apierrors.IsConflict(err) {
+		// A lister a write behind: the retry reads the newer object.
+		c.log.Debug("sync conflict, retrying", "cluster", key, "error", err)
+	} else {
+		c.log.Warn("sync failed, retrying", "cluster", key, "retries", c.queue.NumRequeues(key), "error", err)
+	}
 	c.queue.AddRateLimited(key)
 	return true
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -401,5 +403,62 @@ func TestOthersFieldsSurvive(t *testing.T) {
 	}
 	if svc.Annotations["example.com/owner"] != "team-db" {
 		t.Errorf("annotation lost: %v", svc.Annotations)
+	}
+}
+
+// TestVolumeGrows: a larger volume.size patches the existing PVCs (which
+// the StatefulSet's immutable claim template cannot), and a storage class
+// that cannot expand is reported in the VolumeResized condition. There is
+// no StatefulSet controller here, so the test makes the PVCs it would.
+func TestVolumeGrows(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := t.Context()
+	for class, expand := range map[string]bool{e.ns + "-expandable": true, e.ns + "-fixed": false} {
+		sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Provisioner: "example.com/disk", AllowVolumeExpansion: ptrTo(expand)}
+		if _, err := e.admin.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = e.admin.StorageV1().StorageClasses().Delete(context.Background(), class, metav1.DeleteOptions{}) })
+	}
+	for cluster, class := range map[string]string{"alpha": e.ns + "-expandable", "beta": e.ns + "-fixed"} {
+		e.mustCreate(strings.ReplaceAll(strings.Replace(manifest, "size: 10Gi", "size: 10Gi\n    storageClass: "+class, 1), "alpha", cluster))
+		sts := e.statefulSet(cluster, func(*appsv1.StatefulSet) bool { return true })
+		tmpl := sts.Spec.VolumeClaimTemplates[0]
+		pvc := &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "pgdata-" + cluster + "-0", Labels: tmpl.Labels},
+			Spec:       *tmpl.Spec.DeepCopy(),
+		}
+		pvc.Spec.VolumeName = "pv-" + e.ns + "-" + cluster
+		pvc, err := e.admin.CoreV1().PersistentVolumeClaims(e.ns).Create(ctx, pvc, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pvc.Status.Phase = corev1.ClaimBound
+		pvc.Status.Capacity = pvc.Spec.Resources.Requests
+		if _, err := e.admin.CoreV1().PersistentVolumeClaims(e.ns).UpdateStatus(ctx, pvc, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.patch(cluster, `{"spec":{"volume":{"size":"20Gi"}}}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 20*time.Second, "pgdata-alpha-0 grows to 20Gi", func() bool {
+		p, err := e.admin.CoreV1().PersistentVolumeClaims(e.ns).Get(ctx, "pgdata-alpha-0", metav1.GetOptions{})
+		q := p.Spec.Resources.Requests[corev1.ResourceStorage]
+		return err == nil && q.String() == "20Gi"
+	})
+	st := e.status("beta", func(s apiv1.PostgresClusterStatus) bool {
+		c := meta.FindStatusCondition(s.Conditions, apiv1.ConditionVolumeResized)
+		return c != nil && c.Status == metav1.ConditionFalse
+	})
+	t.Logf("beta: %s", meta.FindStatusCondition(st.Conditions, apiv1.ConditionVolumeResized).Message)
+	st = e.status("alpha", func(s apiv1.PostgresClusterStatus) bool { return s.ObservedGeneration == 2 })
+	if c := meta.FindStatusCondition(st.Conditions, apiv1.ConditionVolumeResized); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("alpha VolumeResized %+v", c)
+	}
+	// The StatefulSet keeps its immutable claim template.
+	sts := e.statefulSet("alpha", func(*appsv1.StatefulSet) bool { return true })
+	if q := sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage]; q.String() != "10Gi" {
+		t.Errorf("claim template %s", q.String())
 	}
 }

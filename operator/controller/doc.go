@@ -17,7 +17,10 @@
 // rebuilds everything from its informers. It does not decide failover;
 // the agents do, and a cluster keeps failing over with the operator down.
 //
+// A larger spec.volume.size patches the existing PVCs (the StatefulSet's
+// claim templates are immutable and keep the size they were created
+// with); a refusal is the VolumeResized condition.
+//
 // Not here yet: rolling updates (the StatefulSet is OnDelete and nothing
-// deletes pods), users and databases, volume resize of existing PVCs,
-// events, deletion protection.
+// deletes pods), users and databases, events, deletion protection.
 package controller

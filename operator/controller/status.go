@@ -14,7 +14,10 @@ import (
 type Observed struct {
 	StatefulSet *appsv1.StatefulSet // nil before it exists
 	Primary     string              // the pod labelled role=primary, "" for none
-	Now         metav1.Time
+	// ResizeRefused is why the apiserver refused to grow a PVC, "" when
+	// every claim has spec.volume.size or was just patched to it.
+	ResizeRefused string
+	Now           metav1.Time
 }
 
 // Status is the cluster's status given what was observed: pure, so every
@@ -49,6 +52,11 @@ func Status(c *apiv1.PostgresCluster, o Observed) apiv1.PostgresClusterStatus {
 	setCondition(&s, apiv1.ConditionReady, s.Phase == apiv1.PhaseRunning, reason, msg, c.Generation, o.Now)
 	progressing := s.Phase == apiv1.PhaseCreating || s.Phase == apiv1.PhaseScaling
 	setCondition(&s, apiv1.ConditionProgressing, progressing, reason, msg, c.Generation, o.Now)
+	if o.ResizeRefused != "" {
+		setCondition(&s, apiv1.ConditionVolumeResized, false, "ResizeRefused", o.ResizeRefused, c.Generation, o.Now)
+	} else {
+		setCondition(&s, apiv1.ConditionVolumeResized, true, "AtRequestedSize", "every data PVC requests spec.volume.size", c.Generation, o.Now)
+	}
 	return s
 }
 

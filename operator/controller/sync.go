@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
 	apiv1 "github.com/tenure-pg/tenure/operator/api/v1"
@@ -65,7 +66,39 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			return err
 		}
 	}
-	return c.writeStatus(ctx, pc)
+	refused, err := c.resizeClaims(ctx, pc)
+	if err != nil {
+		return err
+	}
+	return c.writeStatus(ctx, pc, refused)
+}
+
+// resizeClaims grows the cluster's PVCs to spec.volume.size, online: the
+// StatefulSet's claim templates are immutable, so the PVCs are patched
+// one by one. A refusal (a storage class without allowVolumeExpansion, an
+// unbound claim) is reported in the status, not retried in a hot loop;
+// the next spec change or resync tries again.
+func (c *Controller) resizeClaims(ctx context.Context, pc *apiv1.PostgresCluster) (refused string, err error) {
+	sel := labels.SelectorFromSet(labels.Set{build.LabelCluster: pc.Name})
+	claims, err := c.claims.PersistentVolumeClaims(pc.Namespace).List(sel)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range build.Resizes(pc, claims) {
+		patch := fmt.Sprintf(`{"spec":{"resources":{"requests":{"storage":%q}}}}`, r.To.String())
+		_, err := c.kube.CoreV1().PersistentVolumeClaims(pc.Namespace).Patch(ctx, r.Claim, types.MergePatchType,
+			[]byte(patch), metav1.PatchOptions{FieldManager: build.ManagedBy})
+		switch {
+		case apierrors.IsForbidden(err) || apierrors.IsInvalid(err):
+			refused = fmt.Sprintf("resize %s from %s to %s refused: %v", r.Claim, r.From.String(), r.To.String(), err)
+			c.log.Warn("volume resize refused", "cluster", pc.Namespace+"/"+pc.Name, "claim", r.Claim, "error", err)
+		case err != nil:
+			return "", fmt.Errorf("resize %s: %w", r.Claim, err)
+		default:
+			c.log.Info("volume resized", "cluster", pc.Namespace+"/"+pc.Name, "claim", r.Claim, "from", r.From.String(), "to", r.To.String())
+		}
+	}
+	return refused, nil
 }
 
 // desiredObjects are the applied objects in the order they are applied.
@@ -129,7 +162,7 @@ func (c *Controller) cluster(ns, name string) (*apiv1.PostgresCluster, error) {
 }
 
 // writeStatus writes the status when it changed.
-func (c *Controller) writeStatus(ctx context.Context, pc *apiv1.PostgresCluster) error {
+func (c *Controller) writeStatus(ctx context.Context, pc *apiv1.PostgresCluster, resizeRefused string) error {
 	sts, err := c.statefulSets.StatefulSets(pc.Namespace).Get(pc.Name)
 	if apierrors.IsNotFound(err) {
 		sts, err = nil, nil
@@ -141,7 +174,7 @@ func (c *Controller) writeStatus(ctx context.Context, pc *apiv1.PostgresCluster)
 	if err != nil {
 		return err
 	}
-	next := Status(pc, Observed{StatefulSet: sts, Primary: primary, Now: metav1.Now()})
+	next := Status(pc, Observed{StatefulSet: sts, Primary: primary, ResizeRefused: resizeRefused, Now: metav1.Now()})
 	if equality.Semantic.DeepEqual(next, pc.Status) {
 		return nil
 	}

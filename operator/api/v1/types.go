@@ -284,6 +284,9 @@ const (
 	// ConditionProgressing is True while the StatefulSet has not caught up
 	// with the spec.
 	ConditionProgressing = "Progressing"
+	// ConditionVolumeResized is False while the apiserver refuses to grow
+	// a PVC to spec.volume.size (e.g. its storage class cannot expand).
+	ConditionVolumeResized = "VolumeResized"
 )
 
 // PostgresClusterStatus is what the operator observed.
@@ -312,7 +315,7 @@ type PostgresClusterStatus struct {
 	// +optional
 	Selector string `json:"selector,omitempty"`
 
-	// Conditions are Ready and Progressing.
+	// Conditions are Ready, Progressing and VolumeResized.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
