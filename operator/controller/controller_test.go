@@ -418,7 +418,9 @@ func TestVolumeGrows(t *testing.T) {
 		if _, err := e.admin.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = e.admin.StorageV1().StorageClasses().Delete(context.Background(), class, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = e.admin.StorageV1().StorageClasses().Delete(context.Background(), class, metav1.DeleteOptions{})
+		})
 	}
 	for cluster, class := range map[string]string{"alpha": e.ns + "-expandable", "beta": e.ns + "-fixed"} {
 		e.mustCreate(strings.ReplaceAll(strings.Replace(manifest, "size: 10Gi", "size: 10Gi\n    storageClass: "+class, 1), "alpha", cluster))
