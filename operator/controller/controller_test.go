@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -463,4 +465,30 @@ func TestVolumeGrows(t *testing.T) {
 	if q := sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage]; q.String() != "10Gi" {
 		t.Errorf("claim template %s", q.String())
 	}
+}
+
+// TestDeleteProtection: an annotated cluster survives kubectl delete,
+// with its objects, until the annotation goes.
+func TestDeleteProtection(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := t.Context()
+	e.mustCreate(strings.Replace(manifest, "name: alpha", "name: alpha\n  annotations: {tenure.dev/delete-protect: \"true\"}", 1))
+	testenv.Eventually(t, 20*time.Second, "finalizer added", func() bool {
+		u, err := e.clusters().Get(ctx, "alpha", metav1.GetOptions{})
+		return err == nil && slices.Contains(u.GetFinalizers(), apiv1.FinalizerDeleteProtect)
+	})
+	if err := e.clusters().Delete(ctx, "alpha", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.clusters().Get(ctx, "alpha", metav1.GetOptions{})
+	if err != nil || u.GetDeletionTimestamp() == nil {
+		t.Fatalf("protected cluster after delete: %v, %v", u, err)
+	}
+	if err := e.patch("alpha", `{"metadata":{"annotations":{"tenure.dev/delete-protect":null}}}`); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "cluster deleted once unprotected", func() bool {
+		_, err := e.clusters().Get(ctx, "alpha", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
 }

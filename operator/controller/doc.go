@@ -21,6 +21,10 @@
 // claim templates are immutable and keep the size they were created
 // with); a refusal is the VolumeResized condition.
 //
+// Deletion protection: a cluster annotated tenure.dev/delete-protect=true
+// gets the finalizer of that name, so a kubectl delete leaves it and
+// everything it owns Terminating until the annotation is removed.
+//
 // Not here yet: rolling updates (the StatefulSet is OnDelete and nothing
-// deletes pods), users and databases, events, deletion protection.
+// deletes pods), users and databases, events.
 package controller

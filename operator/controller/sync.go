@@ -49,6 +49,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	if err := c.protect(ctx, pc); err != nil {
+		return err
+	}
 	if pc.DeletionTimestamp != nil {
 		return nil
 	}

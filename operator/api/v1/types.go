@@ -266,6 +266,15 @@ type HASpec struct {
 	FailsafeMode bool `json:"failsafeMode,omitempty"`
 }
 
+// Deletion protection: a cluster annotated AnnotationDeleteProtect=true
+// carries FinalizerDeleteProtect, so kubectl delete leaves it (and
+// everything it owns) in place, Terminating, until the annotation is
+// removed.
+const (
+	AnnotationDeleteProtect = "tenure.dev/delete-protect"
+	FinalizerDeleteProtect  = "tenure.dev/delete-protect"
+)
+
 // Phase is a one-word summary of the cluster's state.
 type Phase string
 
