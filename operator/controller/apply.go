@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -55,6 +56,7 @@ func (c *Controller) ensureSecrets(ctx context.Context, pc *apiv1.PostgresCluste
 		}
 		if err == nil {
 			c.log.Info("created secret", "cluster", pc.Namespace+"/"+pc.Name, "secret", s.Name)
+			c.events.Eventf(pc, corev1.EventTypeNormal, "SecretCreated", "created Secret %s", s.Name)
 		}
 	}
 	return nil

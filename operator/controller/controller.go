@@ -9,17 +9,21 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
 	apiv1 "github.com/tenure-pg/tenure/operator/api/v1"
@@ -65,6 +69,9 @@ type Controller struct {
 	queue workqueue.TypedRateLimitingInterface[string]
 	m     *metrics
 
+	events      record.EventRecorder
+	broadcaster record.EventBroadcaster
+
 	kubeInformers informers.SharedInformerFactory
 	crInformers   dynamicinformer.DynamicSharedInformerFactory
 	clusters      cache.GenericLister
@@ -87,6 +94,12 @@ func New(cfg Config, kube kubernetes.Interface, dyn dynamic.Interface, log hclog
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "postgresclusters"}),
 		m: newMetrics(reg),
 	}
+	scheme := runtime.NewScheme()
+	if err := apiv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	c.broadcaster = record.NewBroadcaster()
+	c.events = c.broadcaster.NewRecorder(scheme, corev1.EventSource{Component: build.ManagedBy})
 	// Only objects carrying the cluster label: the operator never caches
 	// the namespace's other Secrets or pods.
 	owned := informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = build.LabelCluster })
@@ -159,6 +172,8 @@ func (c *Controller) enqueueOwner(obj any) {
 func (c *Controller) Run(ctx context.Context) error {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
+	c.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.kube.CoreV1().Events(c.cfg.Namespace)})
+	defer c.broadcaster.Shutdown()
 	c.kubeInformers.Start(ctx.Done())
 	c.crInformers.Start(ctx.Done())
 	defer c.kubeInformers.Shutdown()

@@ -240,6 +240,17 @@ func TestClusterObjects(t *testing.T) {
 	}
 	owned("PodDisruptionBudget", pdb)
 
+	testenv.Eventually(t, 10*time.Second, "SecretCreated events on the cluster", func() bool {
+		evs, err := e.admin.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{})
+		n := 0
+		for _, ev := range evs.Items {
+			if err == nil && ev.InvolvedObject.Kind == "PostgresCluster" && ev.InvolvedObject.Name == "alpha" && ev.Reason == "SecretCreated" {
+				n++
+			}
+		}
+		return n == 3
+	})
+
 	st := e.status("alpha", func(s apiv1.PostgresClusterStatus) bool { return s.ObservedGeneration == 1 })
 	if st.Phase != apiv1.PhaseCreating || st.Selector != "app.kubernetes.io/name=tenure,tenure.dev/cluster=alpha" {
 		t.Errorf("status %+v, want phase Creating and the pods' selector", st)

@@ -26,5 +26,8 @@
 // everything it owns Terminating until the annotation is removed.
 //
 // Not here yet: rolling updates (the StatefulSet is OnDelete and nothing
-// deletes pods), users and databases, events.
+// deletes pods), users and databases.
+//
+// Events (SecretCreated, VolumeResized, ResizeRefused, DeletionBlocked,
+// and one per phase change) are recorded on the cluster.
 package controller

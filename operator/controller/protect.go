@@ -47,6 +47,9 @@ func protection(pc *apiv1.PostgresCluster) (finalizerStep, string) {
 func (c *Controller) protect(ctx context.Context, pc *apiv1.PostgresCluster) error {
 	step, reason := protection(pc)
 	var fins []string
+	if step == finalizerKeep && reason != "" {
+		c.events.Event(pc, "Warning", "DeletionBlocked", reason)
+	}
 	switch step {
 	case finalizerAdd:
 		fins = append(slices.Clone(pc.Finalizers), apiv1.FinalizerDeleteProtect)

@@ -95,10 +95,12 @@ func (c *Controller) resizeClaims(ctx context.Context, pc *apiv1.PostgresCluster
 		case apierrors.IsForbidden(err) || apierrors.IsInvalid(err):
 			refused = fmt.Sprintf("resize %s from %s to %s refused: %v", r.Claim, r.From.String(), r.To.String(), err)
 			c.log.Warn("volume resize refused", "cluster", pc.Namespace+"/"+pc.Name, "claim", r.Claim, "error", err)
+			c.events.Eventf(pc, corev1.EventTypeWarning, "ResizeRefused", "%s", refused)
 		case err != nil:
 			return "", fmt.Errorf("resize %s: %w", r.Claim, err)
 		default:
 			c.log.Info("volume resized", "cluster", pc.Namespace+"/"+pc.Name, "claim", r.Claim, "from", r.From.String(), "to", r.To.String())
+			c.events.Eventf(pc, corev1.EventTypeNormal, "VolumeResized", "PVC %s: %s → %s", r.Claim, r.From.String(), r.To.String())
 		}
 	}
 	return refused, nil
@@ -194,6 +196,8 @@ func (c *Controller) writeStatus(ctx context.Context, pc *apiv1.PostgresCluster,
 		return fmt.Errorf("update status of %s/%s: %w", pc.Namespace, pc.Name, err)
 	}
 	if next.Phase != pc.Status.Phase {
+		c.events.Eventf(pc, corev1.EventTypeNormal, string(next.Phase), "phase %s → %s: %d/%d ready, primary %q",
+			pc.Status.Phase, next.Phase, next.ReadyInstances, pc.Spec.NumberOfInstances, next.CurrentPrimary)
 		c.log.Info("phase", "cluster", pc.Namespace+"/"+pc.Name, "from", pc.Status.Phase, "to", next.Phase,
 			"ready", next.ReadyInstances, "instances", pc.Spec.NumberOfInstances, "primary", next.CurrentPrimary)
 	}
