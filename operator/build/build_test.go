@@ -54,6 +54,20 @@ func TestGolden(t *testing.T) {
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("2Gi")},
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2Gi")},
 			}
+			c.Spec.Tolerations = []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "db", Effect: corev1.TaintEffectNoSchedule}}
+			c.Spec.NodeAffinity = &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+				NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
+					{Key: "node.kubernetes.io/instance-type", Operator: corev1.NodeSelectorOpIn, Values: []string{"m6i.large"}},
+				}}},
+			}}
+			c.Spec.PodPriorityClassName = "db-critical"
+			c.Spec.PodAnnotations = map[string]string{"prometheus.io/scrape": "true"}
+			c.Spec.Env = []corev1.EnvVar{
+				{Name: "TZ", Value: "UTC"},
+				{Name: "PGDATA", Value: "/elsewhere"}, // shadows the agent's: dropped
+				{Name: "AWS_ACCESS_KEY_ID", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "s3"}, Key: "key"}}},
+			}
 			c.Spec.HA = apiv1.HASpec{TTL: 30, LoopWait: 10, RetryTimeout: 15, MaximumLagOnFailover: 0,
 				SynchronousMode: apiv1.SynchronousStrict, SynchronousNodeCount: 2, FailsafeMode: true}
 		})},

@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -74,7 +75,7 @@ func StatefulSet(c *apiv1.PostgresCluster, o Options) *appsv1.StatefulSet {
 				WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 			},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: c.Spec.PodAnnotations},
 				Spec:       podSpec(c, o),
 			},
 			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{dataClaim(c)},
@@ -93,7 +94,9 @@ func podSpec(c *apiv1.PostgresCluster, o Options) corev1.PodSpec {
 			RunAsNonRoot:   ptr.To(true),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
-		Affinity:   antiAffinity(c),
+		Affinity:          affinity(c),
+		Tolerations:       c.Spec.Tolerations,
+		PriorityClassName: c.Spec.PodPriorityClassName,
 		Containers: []corev1.Container{container(c, o)},
 		Volumes: []corev1.Volume{
 			{Name: tokenVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
@@ -104,10 +107,11 @@ func podSpec(c *apiv1.PostgresCluster, o Options) corev1.PodSpec {
 	}
 }
 
-// antiAffinity prefers one member per node: a node loss then costs one
-// member, not the primary and its only replica.
-func antiAffinity(c *apiv1.PostgresCluster) *corev1.Affinity {
-	return &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+// affinity prefers one member per node: a node loss then costs one
+// member, not the primary and its only replica. spec.nodeAffinity adds
+// where the pods may run.
+func affinity(c *apiv1.PostgresCluster) *corev1.Affinity {
+	return &corev1.Affinity{NodeAffinity: c.Spec.NodeAffinity, PodAntiAffinity: &corev1.PodAntiAffinity{
 		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
 			Weight: 100,
 			PodAffinityTerm: corev1.PodAffinityTerm{
@@ -133,7 +137,7 @@ func container(c *apiv1.PostgresCluster, o Options) corev1.Container {
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Command:         []string{"tenure-agent"},
 		Args:            AgentArgs(c),
-		Env:             env(),
+		Env:             env(c.Spec.Env),
 		Ports: []corev1.ContainerPort{
 			{Name: "postgresql", ContainerPort: PostgresPort, Protocol: corev1.ProtocolTCP},
 			{Name: "api", ContainerPort: APIPort, Protocol: corev1.ProtocolTCP},
@@ -169,20 +173,28 @@ func probe(path string, period, failures int32) *corev1.Probe {
 }
 
 // env is the downward API the agent reads its identity from
-// (cmd/tenure-agent: POD_NAME, POD_NAMESPACE, POD_IP, POD_UID, PGDATA).
-func env() []corev1.EnvVar {
+// (cmd/tenure-agent: POD_NAME, POD_NAMESPACE, POD_IP, POD_UID, PGDATA),
+// then the user's variables that do not shadow those.
+func env(extra []corev1.EnvVar) []corev1.EnvVar {
 	field := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: path},
 		}}
 	}
-	return []corev1.EnvVar{
+	own := []corev1.EnvVar{
 		field("POD_NAME", "metadata.name"),
 		field("POD_NAMESPACE", "metadata.namespace"),
 		field("POD_IP", "status.podIP"),
 		field("POD_UID", "metadata.uid"),
 		{Name: "PGDATA", Value: dataDir},
 	}
+	out := own
+	for _, e := range extra {
+		if !slices.ContainsFunc(own, func(o corev1.EnvVar) bool { return o.Name == e.Name }) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // AgentArgs are tenure-agent's flags for the cluster's spec.

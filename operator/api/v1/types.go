@@ -61,6 +61,28 @@ type PostgresClusterSpec struct {
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
+	// Tolerations of the pods.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// NodeAffinity of the pods (Zalando's nodeAffinity).
+	// +optional
+	NodeAffinity *corev1.NodeAffinity `json:"nodeAffinity,omitempty"`
+
+	// PodPriorityClassName is the pods' PriorityClass.
+	// +optional
+	PodPriorityClassName string `json:"podPriorityClassName,omitempty"`
+
+	// PodAnnotations are added to the pods.
+	// +optional
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+
+	// Env adds variables to the postgres container, values from Secrets
+	// and ConfigMaps included; the agent's own (POD_*, PGDATA) win.
+	// +optional
+	// +kubebuilder:validation:MaxItems=128
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
 	// Users are the roles to create, with their flags (Zalando's users,
 	// as a list). A password Secret <cluster>-<user> is generated for each.
 	// +optional
