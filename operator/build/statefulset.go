@@ -97,7 +97,7 @@ func podSpec(c *apiv1.PostgresCluster, o Options) corev1.PodSpec {
 		Affinity:          affinity(c),
 		Tolerations:       c.Spec.Tolerations,
 		PriorityClassName: c.Spec.PodPriorityClassName,
-		Containers: []corev1.Container{container(c, o)},
+		Containers:        []corev1.Container{container(c, o)},
 		Volumes: []corev1.Volume{
 			{Name: tokenVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName: APITokenSecretName(c.Name), DefaultMode: ptr.To[int32](0o440),

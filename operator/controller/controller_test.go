@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tenure-pg/tenure/deploy"
@@ -323,10 +324,18 @@ func TestStatusFollowsStatefulSetAndPrimary(t *testing.T) {
 	e := newEnv(t, true)
 	ctx := t.Context()
 	e.mustCreate(manifest)
-	sts := e.statefulSet("alpha", func(*appsv1.StatefulSet) bool { return true })
+	e.statefulSet("alpha", func(*appsv1.StatefulSet) bool { return true })
 	// No kubelet here: play the StatefulSet controller and the agents.
-	sts.Status.Replicas, sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = 3, 3, 3
-	if _, err := e.admin.AppsV1().StatefulSets(e.ns).UpdateStatus(ctx, sts, metav1.UpdateOptions{}); err != nil {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sts, err := e.admin.AppsV1().StatefulSets(e.ns).Get(ctx, "alpha", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sts.Status.Replicas, sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = 3, 3, 3
+		_, err = e.admin.AppsV1().StatefulSets(e.ns).UpdateStatus(ctx, sts, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	pod := &corev1.Pod{
@@ -364,14 +373,20 @@ func TestScaleSubresource(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	scale, err := e.clusters().Get(ctx, "alpha", metav1.GetOptions{}, "scale")
+	// As kubectl scale: read the scale, write it back, again on a conflict
+	// (the operator writes the status concurrently).
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		scale, err := e.clusters().Get(ctx, "alpha", metav1.GetOptions{}, "scale")
+		if err != nil {
+			return err
+		}
+		if err := unstructured.SetNestedField(scale.Object, int64(5), "spec", "replicas"); err != nil {
+			return err
+		}
+		_, err = e.clusters().Update(ctx, scale, metav1.UpdateOptions{}, "scale")
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unstructured.SetNestedField(scale.Object, int64(5), "spec", "replicas"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.clusters().Update(ctx, scale, metav1.UpdateOptions{}, "scale"); err != nil {
 		t.Fatalf("kubectl scale --replicas=5: %v", err)
 	}
 	e.statefulSet("alpha", func(s *appsv1.StatefulSet) bool { return *s.Spec.Replicas == 5 })
@@ -386,13 +401,11 @@ func TestScaleSubresource(t *testing.T) {
 	if string(after.Data["password"]) != string(before.Data["password"]) || after.ResourceVersion != before.ResourceVersion {
 		t.Error("the superuser Secret changed on a reconcile")
 	}
-	got, err := e.clusters().Get(ctx, "alpha", metav1.GetOptions{}, "scale")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sel, _, _ := unstructured.NestedString(got.Object, "status", "selector"); sel != "app.kubernetes.io/name=tenure,tenure.dev/cluster=alpha" {
-		t.Errorf("scale status.selector %q", sel)
-	}
+	testenv.Eventually(t, 10*time.Second, "scale status.selector", func() bool {
+		got, err := e.clusters().Get(ctx, "alpha", metav1.GetOptions{}, "scale")
+		sel, _, _ := unstructured.NestedString(got.Object, "status", "selector")
+		return err == nil && sel == "app.kubernetes.io/name=tenure,tenure.dev/cluster=alpha"
+	})
 }
 
 // TestOthersFieldsSurvive: server-side apply owns only the operator's
