@@ -10,7 +10,7 @@ export TENURE_CACHE
 
 PKGS := ./...
 
-.PHONY: all build bin test unit vet testbins demo demo-dcs bench-dcs bench-failover bench-gate bench-archive bench-backup clean
+.PHONY: all build bin operator generate test unit vet testbins demo demo-dcs bench-dcs bench-failover bench-gate bench-archive bench-backup clean
 
 all: build
 
@@ -21,8 +21,20 @@ build:
 ## bin: the binaries, kubectl-tenure being the CLI under the name kubectl
 ## looks for plugins by.
 bin:
-	$(GO) build -o bin/ ./cmd/tenure-agent ./cmd/tenure
+	$(GO) build -o bin/ ./cmd/tenure-agent ./cmd/tenure ./cmd/tenure-operator
 	cp bin/tenure bin/kubectl-tenure
+
+## operator: bin/tenure-operator alone.
+operator:
+	$(GO) build -o bin/ ./cmd/tenure-operator
+
+## generate: the PostgresCluster CRD (deploy/crd) and deepcopy code from
+## operator/api/v1, with controller-gen pinned in operator/tools/go.mod
+## (built once into $(TENURE_CACHE)/bin). TestGeneratedUpToDate fails
+## when they are stale.
+generate:
+	bash operator/tools/controller-gen.sh object paths=./operator/api/v1/...
+	bash operator/tools/controller-gen.sh crd paths=./operator/api/v1/... output:crd:dir=./deploy/crd
 
 ## testbins: build etcd and kube-apiserver at the pinned versions (cached).
 testbins:
@@ -36,7 +48,7 @@ vet:
 ## unit: fast tests with no real parts (fakes, in-memory stores, the
 ## decision core and its simulation).
 unit:
-	$(GO) test -count=1 -race -short ./leaderelect ./leaderelect/memstore ./internal/apicount ./internal/lsn ./podagent/ha ./podagent/pgconf ./podagent/api
+	$(GO) test -count=1 -race -short ./leaderelect ./leaderelect/memstore ./internal/apicount ./internal/lsn ./podagent/ha ./podagent/pgconf ./podagent/api ./operator/build ./operator/controller
 
 ## test: everything, against real etcd + kube-apiserver and PostgreSQL 15.
 test: testbins vet build
