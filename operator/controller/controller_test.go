@@ -516,3 +516,27 @@ func TestDeleteProtection(t *testing.T) {
 		return apierrors.IsNotFound(err)
 	})
 }
+
+// TestInvalidParametersChangeNothing: a spec edit adding a parameter the
+// agents refuse is reported (SpecValid=False) and applies nothing, so
+// the running StatefulSet keeps its pods' last good arguments.
+func TestInvalidParametersChangeNothing(t *testing.T) {
+	e := newEnv(t, true)
+	e.mustCreate(manifest)
+	before := e.statefulSet("alpha", func(*appsv1.StatefulSet) bool { return true })
+	if err := e.patch("alpha", `{"spec":{"numberOfInstances":4,"postgresql":{"parameters":{"archive_command":"touch x-%f"}}}}`); err != nil {
+		t.Fatal(err)
+	}
+	st := e.status("alpha", func(s apiv1.PostgresClusterStatus) bool {
+		c := meta.FindStatusCondition(s.Conditions, apiv1.ConditionSpecValid)
+		return c != nil && c.Status == metav1.ConditionFalse
+	})
+	c := meta.FindStatusCondition(st.Conditions, apiv1.ConditionSpecValid)
+	if !strings.Contains(c.Message, "archive_command") {
+		t.Errorf("SpecValid message %q does not name the parameter", c.Message)
+	}
+	after := e.statefulSet("alpha", func(*appsv1.StatefulSet) bool { return true })
+	if *after.Spec.Replicas != *before.Spec.Replicas || after.ResourceVersion != before.ResourceVersion {
+		t.Errorf("StatefulSet changed by an invalid spec: replicas %d → %d", *before.Spec.Replicas, *after.Spec.Replicas)
+	}
+}

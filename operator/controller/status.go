@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"fmt"
+
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -8,6 +10,7 @@ import (
 
 	apiv1 "github.com/tenure-pg/tenure/operator/api/v1"
 	"github.com/tenure-pg/tenure/operator/build"
+	"github.com/tenure-pg/tenure/podagent/pgconf"
 )
 
 // Observed is what the status is computed from.
@@ -17,7 +20,10 @@ type Observed struct {
 	// ResizeRefused is why the apiserver refused to grow a PVC, "" when
 	// every claim has spec.volume.size or was just patched to it.
 	ResizeRefused string
-	Now           metav1.Time
+	// SpecError is why the spec cannot be applied (see ValidateSpec), ""
+	// when it can.
+	SpecError string
+	Now       metav1.Time
 }
 
 // Status is the cluster's status given what was observed: pure, so every
@@ -57,7 +63,26 @@ func Status(c *apiv1.PostgresCluster, o Observed) apiv1.PostgresClusterStatus {
 	} else {
 		setCondition(&s, apiv1.ConditionVolumeResized, true, "AtRequestedSize", "every data PVC requests spec.volume.size", c.Generation, o.Now)
 	}
+	if o.SpecError != "" {
+		setCondition(&s, apiv1.ConditionSpecValid, false, "InvalidSpec", o.SpecError+"; nothing of this generation applied", c.Generation, o.Now)
+	} else {
+		setCondition(&s, apiv1.ConditionSpecValid, true, "Applied", "the spec is what the agents accept", c.Generation, o.Now)
+	}
 	return s
+}
+
+// ValidateSpec refuses what the schema cannot: parameters the agents
+// would refuse, judged by the agents' own validator (pgconf), so a spec
+// the operator applies never keeps a pod from starting.
+func ValidateSpec(c *apiv1.PostgresCluster) error {
+	params := make(map[string]string, len(c.Spec.PostgreSQL.Parameters))
+	for k, v := range c.Spec.PostgreSQL.Parameters {
+		params[k] = string(v)
+	}
+	if err := pgconf.ValidateParameters(params); err != nil {
+		return fmt.Errorf("spec.postgresql.parameters: %w", err)
+	}
+	return nil
 }
 
 func derefReplicas(sts *appsv1.StatefulSet) int32 {

@@ -68,3 +68,35 @@ func TestStatusKeepsTransitionTime(t *testing.T) {
 		t.Errorf("an unchanged condition moved its transition time to %v", got.LastTransitionTime)
 	}
 }
+
+// TestInvalidSpec: parameters the agents refuse are refused here by the
+// same validator, and reported as SpecValid=False.
+func TestInvalidSpec(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params map[string]apiv1.ParameterValue
+		valid  bool
+	}{
+		{"ordinary parameters", map[string]apiv1.ParameterValue{"work_mem": "8MB", "max_connections": "200"}, true},
+		{"a command the agent owns", map[string]apiv1.ParameterValue{"archive_command": "touch x-%f"}, false},
+		{"an agent-owned setting", map[string]apiv1.ParameterValue{"port": "1"}, false},
+		{"a value that cannot be rendered", map[string]apiv1.ParameterValue{"work_mem": "1GB\ninclude '/etc/passwd'"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &apiv1.PostgresCluster{}
+			c.Spec.PostgreSQL.Parameters = tc.params
+			err := ValidateSpec(c)
+			if (err == nil) != tc.valid {
+				t.Fatalf("ValidateSpec = %v, want valid %v", err, tc.valid)
+			}
+			o := Observed{Now: metav1.Now()}
+			if err != nil {
+				o.SpecError = err.Error()
+			}
+			cond := meta.FindStatusCondition(Status(c, o).Conditions, apiv1.ConditionSpecValid)
+			if cond == nil || (cond.Status == metav1.ConditionTrue) != tc.valid {
+				t.Fatalf("SpecValid condition = %+v, want valid %v", cond, tc.valid)
+			}
+		})
+	}
+}

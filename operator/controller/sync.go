@@ -57,6 +57,11 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	// The agents' identity and rights come first: a new member must be
 	// able to write its Lease when the StatefulSet creates its pod.
+	if err := ValidateSpec(pc); err != nil {
+		// Level-triggered: the next edit of the spec brings it back.
+		c.events.Eventf(pc, corev1.EventTypeWarning, "InvalidSpec", "%v; nothing applied", err)
+		return c.writeStatus(ctx, pc, "", err.Error())
+	}
 	if err := c.ensureSecrets(ctx, pc); err != nil {
 		return err
 	}
@@ -73,7 +78,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	return c.writeStatus(ctx, pc, refused)
+	return c.writeStatus(ctx, pc, refused, "")
 }
 
 // resizeClaims grows the cluster's PVCs to spec.volume.size, online: the
@@ -167,7 +172,7 @@ func (c *Controller) cluster(ns, name string) (*apiv1.PostgresCluster, error) {
 }
 
 // writeStatus writes the status when it changed.
-func (c *Controller) writeStatus(ctx context.Context, pc *apiv1.PostgresCluster, resizeRefused string) error {
+func (c *Controller) writeStatus(ctx context.Context, pc *apiv1.PostgresCluster, resizeRefused, specErr string) error {
 	sts, err := c.statefulSets.StatefulSets(pc.Namespace).Get(pc.Name)
 	if apierrors.IsNotFound(err) {
 		sts, err = nil, nil
@@ -179,7 +184,7 @@ func (c *Controller) writeStatus(ctx context.Context, pc *apiv1.PostgresCluster,
 	if err != nil {
 		return err
 	}
-	next := Status(pc, Observed{StatefulSet: sts, Primary: primary, ResizeRefused: resizeRefused, Now: metav1.Now()})
+	next := Status(pc, Observed{StatefulSet: sts, Primary: primary, ResizeRefused: resizeRefused, SpecError: specErr, Now: metav1.Now()})
 	if equality.Semantic.DeepEqual(next, pc.Status) {
 		return nil
 	}

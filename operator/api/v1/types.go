@@ -318,6 +318,10 @@ const (
 	// ConditionVolumeResized is False while the apiserver refuses to grow
 	// a PVC to spec.volume.size (e.g. its storage class cannot expand).
 	ConditionVolumeResized = "VolumeResized"
+	// ConditionSpecValid is False while the spec holds what the agents
+	// would refuse (postgresql.parameters they own or that run commands):
+	// nothing of that generation is applied.
+	ConditionSpecValid = "SpecValid"
 )
 
 // PostgresClusterStatus is what the operator observed.
@@ -346,7 +350,7 @@ type PostgresClusterStatus struct {
 	// +optional
 	Selector string `json:"selector,omitempty"`
 
-	// Conditions are Ready, Progressing and VolumeResized.
+	// Conditions are Ready, Progressing, VolumeResized and SpecValid.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
