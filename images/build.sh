@@ -18,8 +18,8 @@ cache=${TENURE_CACHE:-$HOME/.cache/tenure}/images
 rev() {
   local r
   r=$(git rev-parse --short=12 HEAD)
-  if [ -n "$(git status --porcelain --untracked-files=normal -- . ':!chaos' 2>/dev/null)" ]; then
-    r=$r-dirty-$( { git diff HEAD -- . ':!chaos'; git ls-files -o --exclude-standard -z -- . ':!chaos' | xargs -0r sha256sum; } | sha256sum | cut -c1-8)
+  if [ -n "$(git status --porcelain --untracked-files=normal -- . ':!chaos' ':!go.work' ':!go.work.sum' 2>/dev/null)" ]; then
+    r=$r-dirty-$( { git diff HEAD -- . ':!chaos' ':!go.work' ':!go.work.sum'; git ls-files -o --exclude-standard -z -- . ':!chaos' ':!go.work' ':!go.work.sum' | xargs -0r sha256sum; } | sha256sum | cut -c1-8)
   fi
   echo "$r"
 }
