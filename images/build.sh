@@ -6,8 +6,9 @@
 #
 # Variants: 15, 15-gis (PostGIS), 17 (PostgreSQL 17 from trixie), operator
 # (only when cmd/tenure-operator exists; otherwise skipped with a note).
-# Tags name the content: tenure/postgres:<variant>-<git sha>, with a hash of
-# the uncommitted changes appended when the tree is dirty; never latest. An
+# Tags name the content: tenure/postgres:<variant>-<git sha of the last
+# commit that changed the inputs>, with a hash of uncommitted changes to
+# them appended; never latest. An
 # image whose tag exists is not rebuilt, so a second run takes seconds.
 # BASE_IMAGE=debian:bookworm-slim (a registry's) skips debootstrap.
 set -euo pipefail
@@ -15,11 +16,18 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 cache=${TENURE_CACHE:-$HOME/.cache/tenure}/images
 
+# inputs are the paths an image is built from: the Dockerfiles and scripts
+# and the Go module the binaries come from (chaos/ and docs are not).
+inputs=(images cmd podagent leaderelect walarchive internal go.mod go.sum)
+
+# rev is the last commit that changed the inputs, plus a hash of their
+# uncommitted changes when there are any: a commit that touches only the
+# README or chaos/ reuses the images.
 rev() {
   local r
-  r=$(git rev-parse --short=12 HEAD)
-  if [ -n "$(git status --porcelain --untracked-files=normal -- . ':!chaos' ':!go.work' ':!go.work.sum' 2>/dev/null)" ]; then
-    r=$r-dirty-$( { git diff HEAD -- . ':!chaos' ':!go.work' ':!go.work.sum'; git ls-files -o --exclude-standard -z -- . ':!chaos' ':!go.work' ':!go.work.sum' | xargs -0r sha256sum; } | sha256sum | cut -c1-8)
+  r=$(git log -1 --format=%h --abbrev=12 -- "${inputs[@]}")
+  if [ -n "$(git status --porcelain --untracked-files=normal -- "${inputs[@]}")" ]; then
+    r=$r-dirty-$( { git diff HEAD -- "${inputs[@]}"; git ls-files -o --exclude-standard -z -- "${inputs[@]}" | xargs -0r sha256sum; } | sha256sum | cut -c1-8)
   fi
   echo "$r"
 }
