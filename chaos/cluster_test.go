@@ -64,6 +64,11 @@ type member struct {
 func newCluster(t testing.TB, image string, n int, args ...string) *cluster {
 	t.Helper()
 	kube := testenv.StartKube(t)
+	// Re-clone is the policy when a rewind fails: in a 50-round campaign one
+	// pg_rewind of a former primary failed (the source's listing hit
+	// ".s.PGSQL.5432": "No such device or address"), and without it that
+	// member stays "needs attention" with that reason.
+	args = append([]string{"--reclone-on-rewind-failure"}, args...)
 	c := &cluster{t: t, kube: kube, ns: kube.Namespace(t), args: args}
 	c.network()
 	for i := range n {
