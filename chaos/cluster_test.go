@@ -48,6 +48,7 @@ type cluster struct {
 	net     *testcontainers.DockerNetwork
 	subnet  netip.Prefix
 	args    []string // agent flags of every member
+	syncOn  bool     // synchronous mode on: healthy needs a /sync replica
 	members []*member
 }
 
@@ -70,6 +71,9 @@ func newCluster(t testing.TB, image string, n int, args ...string) *cluster {
 	// member stays "needs attention" with that reason.
 	args = append([]string{"--reclone-on-rewind-failure"}, args...)
 	c := &cluster{t: t, kube: kube, ns: kube.Namespace(t), args: args}
+	for i := range len(args) - 1 {
+		c.syncOn = c.syncOn || args[i] == "--sync-mode" && args[i+1] == "on"
+	}
 	c.network()
 	for i := range n {
 		c.members = append(c.members, c.start(image, i))
@@ -223,18 +227,23 @@ func (c *cluster) primary() *member {
 	return nil
 }
 
-// waitRoles waits until one member is primary and every other a replica.
+// waitRoles waits until one member is primary and every other a replica,
+// one of them synchronous in synchronous mode: only a published
+// synchronous standby may be promoted, so a fault struck before a new
+// primary published one leaves the cluster rightly without a leader.
 func (c *cluster) waitRoles(within time.Duration) *member {
 	c.t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		if p := c.primary(); p != nil {
-			ok := true
+			ok, sync := true, !c.syncOn
 			for _, m := range c.members {
 				if m != p && !m.is("replica") {
 					ok = false
 				}
+				sync = sync || m != p && m.is("sync")
 			}
+			ok = ok && sync
 			if ok {
 				return p
 			}
