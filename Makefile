@@ -10,6 +10,7 @@ export TENURE_CACHE
 
 PKGS := ./...
 
+.PHONY: images chaos test-containers
 .PHONY: all build bin operator generate test unit vet testbins demo demo-dcs bench-dcs bench-failover bench-gate bench-archive bench-backup clean
 
 all: build
@@ -44,6 +45,7 @@ testbins:
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	cd chaos && $(GO) vet ./...
 
 ## unit: fast tests with no real parts (fakes, in-memory stores, the
 ## decision core and its simulation).
@@ -53,6 +55,31 @@ unit:
 ## test: everything, against real etcd + kube-apiserver and PostgreSQL 15.
 test: testbins vet build
 	$(GO) test -count=1 -race -timeout 20m $(PKGS)
+	$(MAKE) test-containers
+
+## test-containers: the testcontainers failover tests (chaos/): three
+## tenure/postgres containers, a ledger workload, SIGKILL and docker pause
+## of the primary. Under CI=true they build the image first (cold, with
+## debootstrap: about 2 minutes); otherwise they skip without it.
+test-containers: testbins
+	cd chaos && $(GO) test -count=1 -timeout 20m ./...
+
+## images: the container images, built here with no registry (images/build.sh:
+## debootstrapped Debian base, then docker build). Idempotent: seconds when
+## nothing changed. Tags name the git revision, never latest.
+IMAGES ?= 15 operator
+images:
+	@bash images/build.sh $(IMAGES) >/dev/null
+	@for v in $(IMAGES); do t=$$(bash images/build.sh --tag $$v); \
+	  s=$$(docker image inspect -f '{{.Size}}' $$t 2>/dev/null) && \
+	  awk -v t=$$t -v s=$$s 'BEGIN {printf "%s %.0f MB\n", t, s/1e6}' || true; done
+
+## chaos: the fault campaign against containers: rounds of container kill
+## and pause of the primary in a seeded random order under the ledger
+## workload; prints RESULT chaos lines. TENURE_CHAOS_ROUNDS (default 50),
+## TENURE_CHAOS_SEED.
+chaos: testbins images
+	set -o pipefail; cd chaos && $(GO) test -count=1 -run '^$$' -bench BenchmarkChaos -benchtime 1x -timeout 60m . | grep -E '^(RESULT|ok|FAIL|---|    )'
 
 ## demo: a real kube-apiserver on loopback and three tenure-agents with
 ## PostgreSQL 15 on 127.0.0.x, narrated live: bootstrap, replication, kill -9

@@ -34,7 +34,11 @@ type Config struct {
 	ReplicationUser string
 	// TrustLoopback trusts 127.0.0.0/8 in pg_hba (local runs and tests).
 	TrustLoopback bool
-	Parameters    map[string]string
+	// HBA are extra pg_hba.conf lines, before the agent's defaults: how a
+	// deployment without passwords yet lets peers in (a container network
+	// trusted by CIDR), or narrows access.
+	HBA        []string
+	Parameters map[string]string
 
 	// APIListen is the REST API's listen address; APIURL how peers reach it.
 	APIListen string

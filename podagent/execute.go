@@ -216,7 +216,7 @@ func (a *Agent) render(standby *pgconf.Standby) (pgconf.Result, error) {
 	m := pgconf.Member{
 		ListenAddresses: a.cfg.ListenAddress, Port: a.cfg.Port, SocketDir: a.cfg.SocketDir,
 		Parameters: a.parameters(), Standby: standby, Superuser: a.cfg.Superuser,
-		ReplicationUser: a.cfg.ReplicationUser, TrustLoopback: a.cfg.TrustLoopback,
+		ReplicationUser: a.cfg.ReplicationUser, TrustLoopback: a.cfg.TrustLoopback, HBA: a.cfg.HBA,
 		ArchiveCommand: a.cfg.ArchiveCommand, RestoreCommand: a.cfg.RestoreCommand,
 	}
 	if standby != nil {

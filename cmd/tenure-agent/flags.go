@@ -82,7 +82,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&c.Tags.NoSync, "nosync", false, "never make this member a synchronous standby")
 	fs.IntVar(&c.Tags.FailoverPriority, "failover-priority", 0, "tie-break preference among equally caught-up candidates")
 	fs.BoolVar(&c.TrustLoopback, "trust-loopback", false, "trust 127.0.0.0/8 in pg_hba (local runs, tests)")
-	params := fs.String("pg-params", "", "comma-separated postgresql.conf parameters name=value")
+	params := fs.String("pg-params", env("TENURE_PG_PARAMS", ""),
+		"comma-separated postgresql.conf parameters name=value, under the cluster's configuration (TENURE_PG_PARAMS; the image preloads pg_stat_statements this way)")
+	hba := fs.String("pg-hba", env("TENURE_PG_HBA", ""),
+		"extra pg_hba.conf lines, separated by ';', before the agent's defaults (TENURE_PG_HBA), e.g. 'host all all 10.0.0.0/8 trust'")
 	archiveConfig := fs.String("archive-config", env("TENURE_ARCHIVE", ""),
 		"this cluster's WAL archive (JSON, see walarchive/wal.Config; TENURE_ARCHIVE): archiving, restore_command, replicas from backups")
 	sourceConfig := fs.String("bootstrap-from", env("TENURE_BOOTSTRAP_FROM", ""),
@@ -135,6 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if c.Parameters, err = parseParams(*params); err != nil {
 		return o, err
 	}
+	c.HBA = parseHBA(*hba)
 	if err := archiveFlags(&c.Archive, *archiveConfig, *sourceConfig, &target); err != nil {
 		return o, err
 	}
@@ -163,6 +167,17 @@ func parseParams(s string) (map[string]string, error) {
 		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
+}
+
+// parseHBA splits --pg-hba into lines; pgconf validates each one.
+func parseHBA(s string) []string {
+	var out []string
+	for _, line := range strings.Split(s, ";") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // archiveFlags loads the archive configurations the flags name.

@@ -37,8 +37,13 @@ type Proxy struct {
 
 // NewProxy listens on a fresh loopback address (NewLoopbackAddr) and a
 // random port and forwards to target (host:port). The caller must Close it.
-func NewProxy(target string) (*Proxy, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(NewLoopbackAddr(), "0"))
+func NewProxy(target string) (*Proxy, error) { return NewProxyOn(NewLoopbackAddr(), target) }
+
+// NewProxyOn is NewProxy listening on host, for clients that cannot reach
+// loopback: containers reach the apiserver through a proxy on their Docker
+// network's gateway address (package chaos).
+func NewProxyOn(host, target string) (*Proxy, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return nil, fmt.Errorf("start proxy to %s: %w", target, err)
 	}
