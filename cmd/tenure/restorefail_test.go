@@ -227,21 +227,6 @@ func TestRestoreNeverEndsEarly(t *testing.T) {
 	})
 }
 
-// outage is how long TestStandbyRidesOutS3Outage keeps S3 down:
-// $TENURE_TEST_S3_OUTAGE (e.g. 60s), default 15 s, three times
-// PostgreSQL's wal_retrieve_retry_interval (5 s) and well past the
-// archive config's fetchRetry, so the standby asks and fails repeatedly.
-func outage(t *testing.T) time.Duration {
-	if v := os.Getenv("TENURE_TEST_S3_OUTAGE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			t.Fatalf("TENURE_TEST_S3_OUTAGE: %v", err)
-		}
-		return d
-	}
-	return 15 * time.Second
-}
-
 // TestStandbyRidesOutS3Outage: a standby that follows the archive (as a
 // standby cluster's leader does) stays in recovery through an S3 outage
 // and catches up after it. In standby mode wal-fetch must answer 1 ("not
@@ -251,7 +236,7 @@ func TestStandbyRidesOutS3Outage(t *testing.T) {
 		t.Skip("real PostgreSQL and S3")
 	}
 	ctx := context.Background()
-	down := outage(t)
+	down := testenv.S3Outage(t)
 	c := newArchivedCluster(t)
 	dst := backuptest.EmptyInstance(t)
 	args := []string{"restore", c.cfgFlag, "--data-dir", dst.DataDir, "--restore-command", c.fetch, "--recover=false"}

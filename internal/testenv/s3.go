@@ -249,3 +249,20 @@ func (s *S3) PID() int {
 
 func (s *S3) dataDir() string { return filepath.Join(s.dir, "data") }
 func (s *S3) logPath() string { return filepath.Join(s.dir, "versitygw.log") }
+
+// S3Outage is how long the S3 outage tests keep the server down:
+// $TENURE_TEST_S3_OUTAGE (e.g. 60s for the figure), default 15 s:
+// three of PostgreSQL's 5 s wal_retrieve_retry_interval, and well past an
+// archive config's fetchRetry in those tests, so a standby asks and fails
+// repeatedly.
+func S3Outage(t testing.TB) time.Duration {
+	t.Helper()
+	if v := os.Getenv("TENURE_TEST_S3_OUTAGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("TENURE_TEST_S3_OUTAGE: %v", err)
+		}
+		return d
+	}
+	return 15 * time.Second
+}

@@ -31,7 +31,16 @@ import (
 func serve(t *testing.T, cfg Config, unsafe map[string]http.Handler) string {
 	t.Helper()
 	cfg.Unsafe = unsafe
-	srv, err := New(cfg, &fakeSource{snap: primarySnap()}, &fakeCommands{}, hclog.NewNullLogger())
+	addr, stop := startServer(t, cfg, hclog.NewNullLogger())
+	t.Cleanup(stop)
+	return addr
+}
+
+// startServer runs a Server built from cfg on a loopback port; stop ends
+// it and waits for Serve to return.
+func startServer(t *testing.T, cfg Config, log hclog.Logger) (addr string, stop func()) {
+	t.Helper()
+	srv, err := New(cfg, &fakeSource{snap: primarySnap()}, &fakeCommands{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,8 +51,8 @@ func serve(t *testing.T, cfg Config, unsafe map[string]http.Handler) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return ln.Addr().String()
+	var once sync.Once
+	return ln.Addr().String(), func() { once.Do(func() { cancel(); <-done }) }
 }
 
 func tokenConfig() Config {

@@ -1,14 +1,14 @@
 package api
 
 import (
-	"context"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/tenure-pg/tenure/internal/testenv"
 )
 
 // TestStartupLogSaysProtection: the listening line says what auth and
@@ -28,20 +28,9 @@ func TestStartupLogSaysProtection(t *testing.T) {
 			var buf syncBuffer
 			cfg := DefaultConfig()
 			tc.cfg(&cfg)
-			srv, err := New(cfg, &fakeSource{snap: primarySnap()}, &fakeCommands{}, hclog.New(&hclog.LoggerOptions{Output: &buf}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- srv.Serve(ctx, ln) }()
-			testenvEventually(t, func() bool { return strings.Contains(buf.String(), "listening") })
-			cancel()
-			<-done
+			_, stop := startServer(t, cfg, hclog.New(&hclog.LoggerOptions{Output: &buf}))
+			testenv.Eventually(t, 5*time.Second, "the listening line", func() bool { return strings.Contains(buf.String(), "listening") })
+			stop()
 			for _, w := range tc.want {
 				if !strings.Contains(buf.String(), w) {
 					t.Errorf("log lacks %q:\n%s", w, buf.String())
@@ -69,13 +58,4 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-func testenvEventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
-		}
-	}
 }

@@ -11,27 +11,13 @@ import (
 	"github.com/tenure-pg/tenure/walarchive/basebackup"
 )
 
-// s3Outage is how long TestStandbyClusterRidesOutS3Outage keeps S3 down:
-// $TENURE_TEST_S3_OUTAGE (e.g. 60s), default 15 s: three of PostgreSQL's
-// 5 s restore_command retry intervals on the standby leader.
-func s3Outage(t *testing.T) time.Duration {
-	if v := os.Getenv("TENURE_TEST_S3_OUTAGE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			t.Fatalf("TENURE_TEST_S3_OUTAGE: %v", err)
-		}
-		return d
-	}
-	return 15 * time.Second
-}
-
 // TestStandbyClusterRidesOutS3Outage: a standby cluster following its
 // source's archive keeps its standby leader in recovery (never aborted,
 // never promoted) through an S3 outage, and replays what the source
 // wrote meanwhile once S3 is back.
 func TestStandbyClusterRidesOutS3Outage(t *testing.T) {
 	kube := testenv.Shared(t)
-	down := s3Outage(t)
+	down := testenv.S3Outage(t)
 	e := newArchiveEnv(t)
 	srcCfg, srcPath := e.config(t, "theta", "uid-theta-1")
 	src := newCluster(t, kube, 1, "--archive-config", srcPath)

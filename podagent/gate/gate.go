@@ -41,10 +41,9 @@ type Config struct {
 type Gate struct {
 	cfg Config
 
-	mu      sync.Mutex
-	conn    *pgconn.PgConn
-	acked   atomic.Uint64 // last position confirmed, for status and tests
-	connect atomic.Int64  // successful connections, for metrics
+	mu    sync.Mutex
+	conn  *pgconn.PgConn
+	acked atomic.Uint64 // last position confirmed, for tests
 }
 
 // New returns a gate; Run starts it.
@@ -57,9 +56,6 @@ func New(cfg Config) *Gate {
 
 // Acked is the last WAL position the gate confirmed (0 before any).
 func (g *Gate) Acked() uint64 { return g.acked.Load() }
-
-// Connections counts the replication sessions the gate opened.
-func (g *Gate) Connections() int64 { return g.connect.Load() }
 
 // Disconnect drops the gate's session now, if any. The agent calls it
 // before it stops postgres: a fast shutdown waits for every connected
@@ -84,7 +80,7 @@ func (g *Gate) Run(ctx context.Context) {
 	backoff := 10 * time.Millisecond
 	for ctx.Err() == nil {
 		if !g.cfg.Leading(time.Now()) {
-			g.idle(ctx)
+			sleep(ctx, tick/5) // until the lease may be fresh again
 			continue
 		}
 		err := g.session(ctx)
@@ -99,11 +95,6 @@ func (g *Gate) Run(ctx context.Context) {
 		}
 		backoff = 10 * time.Millisecond
 	}
-}
-
-// idle waits until Leading might be true again.
-func (g *Gate) idle(ctx context.Context) {
-	sleep(ctx, tick/5)
 }
 
 var errNotLeading = errors.New("lease not fresh")
@@ -123,51 +114,41 @@ func (g *Gate) session(ctx context.Context) error {
 		_ = conn.Close(cctx)
 		cancel()
 	}()
-	g.connect.Add(1)
 	g.cfg.Log.Debug("commit gate connected", "at", pglogrepl.LSN(pos))
 	var acked uint64
+	// due: confirm even with nothing new. Postgres asks for a reply in
+	// keepalives, and ignores a confirmation from a walsender still in
+	// catch-up (the first one often is), so an idle tick confirms again:
+	// a commit already waiting brings no new WAL to confirm.
+	due := false
 	for {
 		if !g.cfg.Leading(time.Now()) {
 			return errNotLeading
 		}
-		if pos > acked {
-			if err := g.confirm(ctx, conn, pos, false); err != nil {
+		if pos > acked || due {
+			if err := g.confirm(conn, pos); err != nil {
 				return err
 			}
-			acked = pos
+			acked, due = pos, false
 		}
 		// A read deadline rather than a context per message: with
 		// context.Background pgconn starts no watcher goroutine, and this
 		// is once per commit.
 		_ = conn.Conn().SetReadDeadline(time.Now().Add(tick))
 		msg, err := conn.ReceiveMessage(context.Background())
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
-				// Confirm again when idle: postgres ignores confirmations
-				// from a walsender still in catch-up (the first one often
-				// is), and a commit already waiting brings no new WAL to
-				// confirm. One small message per tick.
-				if g.cfg.Leading(time.Now()) {
-					if err := g.confirm(ctx, conn, pos, false); err != nil {
-						return err
-					}
-				}
-				continue
-			}
+		var ne net.Error
+		switch {
+		case err != nil && errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil:
+			due = true
+			continue
+		case err != nil:
 			return fmt.Errorf("receive WAL: %w", err)
 		}
 		next, reply, err := handle(msg)
 		if err != nil {
 			return err
 		}
-		pos = max(pos, next)
-		if reply && g.cfg.Leading(time.Now()) {
-			if err := g.confirm(ctx, conn, pos, false); err != nil {
-				return err
-			}
-			acked = pos
-		}
+		pos, due = max(pos, next), reply
 	}
 }
 
@@ -259,10 +240,10 @@ func handle(msg pgproto3.BackendMessage) (pos uint64, reply bool, err error) {
 }
 
 // confirm reports pos as written, flushed and applied.
-func (g *Gate) confirm(ctx context.Context, conn *pgconn.PgConn, pos uint64, reply bool) error {
+func (g *Gate) confirm(conn *pgconn.PgConn, pos uint64) error {
 	p := pglogrepl.LSN(pos)
-	err := pglogrepl.SendStandbyStatusUpdate(ctx, conn, pglogrepl.StandbyStatusUpdate{
-		WALWritePosition: p, WALFlushPosition: p, WALApplyPosition: p, ReplyRequested: reply,
+	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: p, WALFlushPosition: p, WALApplyPosition: p,
 	})
 	if err != nil {
 		return fmt.Errorf("confirm WAL: %w", err)
