@@ -85,20 +85,13 @@ func (a *Agent) Restart(ctx context.Context, r api.RestartRequest) error {
 	if !a.pg.Running() {
 		return fmt.Errorf("%w: postgres is not running", api.ErrUnavailable)
 	}
-	a.mu.Lock()
-	leader := a.mem.following
-	a.mu.Unlock()
-	var standby *pgconf.Standby
-	if snap.Role != leaderelect.RolePrimary {
-		standby = a.standbyOf(leader)
-	}
-	if _, err := a.render(standby); err != nil {
+	leader, err := a.renderRole(snap.Role)
+	if err != nil {
 		return fmt.Errorf("postgres left running: %w", unrenderable(err))
 	}
 	if err := a.stopPostgres(ctx, pgctl.Fast); err != nil {
 		return err
 	}
-	var err error
 	if snap.Role == leaderelect.RolePrimary {
 		err = a.startPrimary(ctx)
 	} else {

@@ -49,8 +49,8 @@ func usableParameters(params, lastGood map[string]string) (map[string]string, er
 // they can be rendered; it records what it returned as the last good set
 // and any problem with the stored configuration for the API.
 func (a *Agent) parameters() map[string]string {
-	merged := a.currentParameters()
 	dyn := a.store.View().State.Config
+	merged := a.currentParameters(dyn)
 	a.mu.Lock()
 	lastGood := a.mem.goodParams
 	a.mu.Unlock()
@@ -105,8 +105,9 @@ func (a *Agent) applyParameters(ctx context.Context) {
 	a.mu.Lock()
 	rendered := a.mem.goodParams
 	a.mu.Unlock()
-	want, err := usableParameters(a.currentParameters(), rendered)
-	a.reportConfig(errors.Join(err, validateStored(a.store.View().State.Config)))
+	dyn := a.store.View().State.Config
+	want, err := usableParameters(a.currentParameters(dyn), rendered)
+	a.reportConfig(errors.Join(err, validateStored(dyn)))
 	if !a.pg.Running() || maps.Equal(want, rendered) {
 		return
 	}
@@ -117,30 +118,36 @@ func (a *Agent) applyParameters(ctx context.Context) {
 	a.log.Info("applied changed parameters (reload)")
 }
 
-// currentParameters are the agent's and the cluster's parameters as
-// stored, before any check.
-func (a *Agent) currentParameters() map[string]string {
+// currentParameters are the agent's parameters overlaid with the
+// cluster's (dyn) as stored, before any check.
+func (a *Agent) currentParameters(dyn leaderelect.Config) map[string]string {
 	out := maps.Clone(a.cfg.Parameters)
 	if out == nil {
 		out = map[string]string{}
 	}
-	maps.Copy(out, a.store.View().State.Config.Parameters)
+	maps.Copy(out, dyn.Parameters)
 	return out
 }
 
 // rerender renders the configuration for the role postgres runs in now
 // and reloads it. The caller holds the executor lock.
 func (a *Agent) rerender(ctx context.Context) error {
-	role := a.Snapshot().Role
-	a.mu.Lock()
-	leader := a.mem.following
-	a.mu.Unlock()
-	var standby *pgconf.Standby
-	if role != leaderelect.RolePrimary {
-		standby = a.standbyOf(leader)
-	}
-	if _, err := a.render(standby); err != nil {
+	if _, err := a.renderRole(a.Snapshot().Role); err != nil {
 		return err
 	}
 	return a.pg.Reload(ctx)
+}
+
+// renderRole renders the configuration for postgres running as role: a
+// primary, or a standby of the member it follows, which it returns.
+func (a *Agent) renderRole(role leaderelect.Role) (following string, err error) {
+	a.mu.Lock()
+	following = a.mem.following
+	a.mu.Unlock()
+	var standby *pgconf.Standby
+	if role != leaderelect.RolePrimary {
+		standby = a.standbyOf(following)
+	}
+	_, err = a.render(standby)
+	return following, err
 }
